@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PeerRequestsConfig(AppConfig):
+    name = "peer_requests"
+    verbose_name = "Requests"

@@ -1,0 +1,160 @@
+from django.conf import settings
+from django.db import models
+
+from peerrx.choices import AgeRange, Gender, Need
+
+
+class RequestStatus(models.TextChoices):
+    COLLECTING = "collecting", "Collecting replies"
+    OPEN = "open", "Open: first YES wins"
+    ASSIGNED = "assigned", "Peer assigned"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (RequestStatus.COLLECTING, RequestStatus.OPEN)
+
+
+class PeerRequest(models.Model):
+    """A location asking for a peer. It holds no detail about the person being helped."""
+
+    class FollowUpOutcome(models.TextChoices):
+        RESUBMITTED = "resubmitted", "Request resubmitted"
+        PEER_FOUND_BY_PHONE = "found_by_phone", "Peer found by phone"
+        NO_LONGER_NEEDED = "no_longer_needed", "No longer needed"
+        UNREACHABLE = "unreachable", "Location unreachable"
+        OTHER = "other", "Other"
+
+    location = models.ForeignKey("locations.Location", on_delete=models.PROTECT, related_name="requests")
+    code = models.CharField(max_length=4, help_text="Short code peers quote in SMS replies.")
+    need = models.CharField(max_length=16, choices=Need.choices)
+    age_range = models.CharField(max_length=8, choices=AgeRange.choices, blank=True)
+    gender = models.CharField(max_length=16, choices=Gender.choices, blank=True)
+    languages = models.ManyToManyField("peers.Language", blank=True, related_name="+")
+    callback_contact = models.CharField(
+        max_length=120, help_text="Who the peer should ask for at the location: a staff name or extension."
+    )
+    status = models.CharField(
+        max_length=16, choices=RequestStatus.choices, default=RequestStatus.COLLECTING, db_index=True
+    )
+    created_at = models.DateTimeField(db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    selection_due_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    assigned_peer = models.ForeignKey(
+        "peers.Peer", null=True, blank=True, on_delete=models.PROTECT, related_name="assignments"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    assignment_reason = models.CharField(max_length=300, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resubmitted_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resubmission"
+    )
+    followed_up_at = models.DateTimeField(null=True, blank=True)
+    followed_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    follow_up_outcome = models.CharField(max_length=32, choices=FollowUpOutcome.choices, blank=True)
+    follow_up_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "selection_due_at"]),
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["location", "created_at"]),
+        ]
+        constraints = [
+            # A code names one live request, so "YES 4821" is never ambiguous.
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=models.Q(status__in=["collecting", "open"]),
+                name="request_code_unique_while_active",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="assigned") | models.Q(assigned_peer__isnull=False),
+                name="assigned_request_has_peer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Request {self.code} ({self.location})"
+
+
+class Alert(models.Model):
+    """One peer's alert for one request, and what the peer did with it."""
+
+    class Response(models.TextChoices):
+        NONE = "", "No reply"
+        YES = "yes", "Yes"
+        NO = "no", "No"
+
+    class DeclineReason(models.TextChoices):
+        WITH_ANOTHER_PERSON = "with_another_person", "With another person"
+        IN_TRANSIT = "in_transit", "In transit"
+        OFF_SHIFT = "off_shift", "Off shift"
+        PERSONAL = "personal", "Personal"
+        OTHER = "other", "Other"
+
+    request = models.ForeignKey(PeerRequest, on_delete=models.CASCADE, related_name="alerts")
+    peer = models.ForeignKey("peers.Peer", on_delete=models.PROTECT, related_name="alerts")
+    created_at = models.DateTimeField()
+    response = models.CharField(max_length=3, choices=Response.choices, blank=True, default="")
+    responded_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=32, choices=DeclineReason.choices, blank=True)
+    is_assigned = models.BooleanField(default=False)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    score_breakdown = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["request", "id"]
+        indexes = [models.Index(fields=["peer", "response"])]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "peer"], name="one_alert_per_peer_per_request"),
+            # The database itself refuses a second assigned peer for a request.
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=models.Q(is_assigned=True),
+                name="one_assigned_alert_per_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.code} → {self.peer}"
+
+
+class RequestEvent(models.Model):
+    """The request's timeline: one row per transition and per notable reply."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ALERTS_SENT = "alerts_sent", "Alerts sent"
+        REPLY_YES = "reply_yes", "Peer replied YES"
+        REPLY_NO = "reply_no", "Peer replied NO"
+        OPENED = "opened", "No YES at the choice: open to the first YES"
+        ASSIGNED = "assigned", "Peer assigned"
+        WITHDRAWN = "withdrawn", "Assigned peer withdrew"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+        RESUBMITTED = "resubmitted", "Resubmitted"
+        FOLLOWED_UP = "followed_up", "Followed up"
+        SMS_FAILED = "sms_failed", "Text failed"
+
+    request = models.ForeignKey(PeerRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    peer = models.ForeignKey("peers.Peer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.get_kind_display()}"

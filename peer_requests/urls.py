@@ -1,0 +1,3 @@
+app_name = "peer_requests"
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+from peerrx.celery import app as celery_app
+
+__all__ = ["celery_app"]

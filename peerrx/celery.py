@@ -1,0 +1,30 @@
+"""The Celery application: one worker pool and exactly one beat for the whole system."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peerrx.settings")
+
+app = Celery("peerrx")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def _beat_schedule() -> dict:
+    from django.conf import settings
+
+    return {
+        # Finishes any request whose deadline passed without its countdown task running
+        # (worker killed, broker down at commit) and sends outbound SMS left unsent.
+        "sweep-due-work": {
+            "task": "matching.tasks.sweep",
+            "schedule": settings.PEERRX_SWEEP_SECONDS,
+            "options": {"expires": settings.PEERRX_SWEEP_SECONDS * 2},
+        },
+    }
+
+
+@app.on_after_configure.connect
+def _install_beat_schedule(sender: Celery, **kwargs) -> None:
+    sender.conf.beat_schedule = _beat_schedule()

@@ -1,0 +1,61 @@
+"""Health of the parts a request depends on: database, broker, and the sweeper's heartbeat."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+SWEEPER_STALE_AFTER = timedelta(seconds=60)
+SWEEPER_HEARTBEAT = "sweeper"
+
+
+@dataclass
+class HealthReport:
+    checks: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(item["ok"] for item in self.checks.values())
+
+    def as_json(self) -> str:
+        return json.dumps({"ok": self.ok, "checks": self.checks}, sort_keys=True)
+
+
+def _database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True}
+    except Exception as exc:  # any failure means "not healthy", with the reason shown
+        return {"ok": False, "error": str(exc)[:200]}
+
+
+def _broker() -> dict:
+    from peerrx.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+
+
+def _sweeper(now) -> dict:
+    from matching.models import Heartbeat
+
+    try:
+        beat = Heartbeat.objects.filter(name=SWEEPER_HEARTBEAT).values_list("beat_at", flat=True).first()
+    except Exception as exc:
+        return {"ok": False, "error": str(exc)[:200]}
+    if beat is None:
+        return {"ok": False, "error": "the sweeper has never run"}
+    age = (now - beat).total_seconds()
+    return {"ok": age <= SWEEPER_STALE_AFTER.total_seconds(), "last_beat_seconds_ago": round(age, 1)}
+
+
+def check(now=None) -> HealthReport:
+    now = now or timezone.now()
+    return HealthReport(checks={"database": _database(), "broker": _broker(), "sweeper": _sweeper(now)})

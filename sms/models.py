@@ -1,0 +1,88 @@
+from django.db import models
+
+
+class OutboundStatus(models.TextChoices):
+    # Ordered: delivery status only ever moves forward (see STATUS_RANK).
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Undelivered"
+    FAILED = "failed", "Failed"
+
+
+STATUS_RANK = {
+    OutboundStatus.QUEUED: 0,
+    OutboundStatus.SENDING: 1,
+    OutboundStatus.SENT: 2,
+    OutboundStatus.DELIVERED: 3,
+    OutboundStatus.UNDELIVERED: 3,
+    OutboundStatus.FAILED: 4,
+}
+
+
+class OutboundMessage(models.Model):
+    """A text Peer-RX sends. The row is saved before any attempt to send it."""
+
+    class Kind(models.TextChoices):
+        ALERT = "alert", "Alert"
+        CONFIRMATION = "confirmation", "Assignment confirmation"
+        FILLED = "filled", "Filled, thank you"
+        LOCATION_ASSIGNED = "location_assigned", "Location: peer assigned"
+        LOCATION_EXPIRED = "location_expired", "Location: no peer found"
+        REPLY = "reply", "Reply to a text"
+
+    to = models.CharField(max_length=32, db_index=True)
+    body = models.TextField()
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    peer = models.ForeignKey(
+        "peers.Peer", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    location = models.ForeignKey(
+        "locations.Location", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    alert = models.ForeignKey(
+        "peer_requests.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    request = models.ForeignKey(
+        "peer_requests.PeerRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    status = models.CharField(max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED)
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text="Not worth delivering after this (e.g. the request closed)."
+    )
+    error_code = models.CharField(max_length=16, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to} ({self.status})"
+
+
+class InboundMessage(models.Model):
+    """A text received from the provider's webhook, stored once per MessageSid."""
+
+    message_sid = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=32, db_index=True)
+    body = models.TextField(blank=True)
+    peer = models.ForeignKey(
+        "peers.Peer", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    received_at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"From {self.from_number}: {self.body[:40]}"

@@ -1,0 +1,39 @@
+import os
+
+import pytest
+from django.db import connection
+
+REQUIRE_SERVICES = os.environ.get("PEERRX_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (PEERRX_REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/peerrx")
+
+
+@pytest.fixture
+def require_redis() -> str:
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis://"):
+        _missing("needs Redis: set CELERY_BROKER_URL=redis://127.0.0.1:6379/0")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis at {url} is not answering: {exc}")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _media_and_cache(settings) -> None:
+    settings.PEERRX_PUBLIC_BASE_URL = "http://testserver"

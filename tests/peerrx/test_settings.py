@@ -1,0 +1,116 @@
+"""Settings come from the environment, and bad or unsafe values stop start-up clearly."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from peerrx.env import env_bool, env_choice, env_int, env_list
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "a-production-secret-key-that-is-long-enough-0123456789"
+
+
+def _inherited_env() -> dict[str, str]:
+    """This process's environment without the variables the test suite sets for itself."""
+    ours = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT"}
+    return {k: v for k, v in os.environ.items() if k not in ours}
+
+
+def _start(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Import the real settings in a fresh interpreter, as gunicorn or celery would."""
+    clean = _inherited_env()
+    clean.update(env)
+    clean["DJANGO_SETTINGS_MODULE"] = "peerrx.settings"
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+class TestProductionRefusals:
+    def test_it_refuses_the_default_secret_key_when_debug_is_off(self):
+        result = _start({"DEBUG": "false", "ALLOWED_HOSTS": "peer-rx.example.org"})
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set" in result.stderr
+
+    def test_it_refuses_empty_allowed_hosts_when_debug_is_off(self):
+        result = _start({"DEBUG": "false", "SECRET_KEY": GOOD_KEY})
+        assert result.returncode != 0
+        assert "ALLOWED_HOSTS must list" in result.stderr
+
+    def test_it_starts_with_production_values(self):
+        result = _start({"DEBUG": "false", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "peer-rx.example.org"})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "False"
+
+    def test_it_starts_in_debug_with_defaults(self):
+        result = _start({"DEBUG": "true"})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "True"
+
+    def test_it_names_the_variable_on_a_bad_number(self):
+        result = _start({"DEBUG": "true", "PEERRX_SELECTION_SECONDS": "ten"})
+        assert result.returncode != 0
+        assert "PEERRX_SELECTION_SECONDS must be a whole number" in result.stderr
+
+    def test_it_refuses_expiry_before_selection(self):
+        result = _start({"DEBUG": "true", "PEERRX_SELECTION_SECONDS": "600", "PEERRX_EXPIRY_SECONDS": "60"})
+        assert result.returncode != 0
+        assert "PEERRX_EXPIRY_SECONDS must be longer" in result.stderr
+
+    def test_it_refuses_twilio_without_credentials(self):
+        result = _start({"DEBUG": "true", "SMS_BACKEND": "twilio"})
+        assert result.returncode != 0
+        assert "TWILIO_ACCOUNT_SID" in result.stderr
+
+    def test_check_deploy_is_clean_with_production_values(self):
+        env = _inherited_env()
+        env.update(
+            {
+                "DEBUG": "false",
+                "SECRET_KEY": GOOD_KEY,
+                "ALLOWED_HOSTS": "peer-rx.example.org",
+                "DJANGO_SETTINGS_MODULE": "peerrx.settings",
+            }
+        )
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no issues" in result.stdout
+
+
+class TestEnvReaders:
+    def test_it_reads_booleans(self, monkeypatch):
+        monkeypatch.setenv("FLAG", "Yes")
+        assert env_bool("FLAG") is True
+        monkeypatch.setenv("FLAG", "off")
+        assert env_bool("FLAG", True) is False
+
+    def test_it_rejects_a_word_that_is_not_a_boolean(self, monkeypatch):
+        monkeypatch.setenv("FLAG", "maybe")
+        with pytest.raises(ImproperlyConfigured, match="FLAG must be one of"):
+            env_bool("FLAG")
+
+    def test_it_enforces_a_minimum(self, monkeypatch):
+        monkeypatch.setenv("COUNT", "0")
+        with pytest.raises(ImproperlyConfigured, match="COUNT must be at least 1"):
+            env_int("COUNT", 5, minimum=1)
+
+    def test_it_splits_lists_and_drops_blanks(self, monkeypatch):
+        monkeypatch.setenv("HOSTS", " a.example, ,b.example ")
+        assert env_list("HOSTS") == ["a.example", "b.example"]
+
+    def test_it_limits_choices(self, monkeypatch):
+        monkeypatch.setenv("SMS_BACKEND", "carrier-pigeon")
+        with pytest.raises(ImproperlyConfigured, match="SMS_BACKEND must be one of"):
+            env_choice("SMS_BACKEND", "console", {"console", "twilio"})

@@ -1,0 +1,33 @@
+"""Settings for the test suite: the real settings, read from the same environment.
+
+CI exports DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis); without them the
+suite runs on SQLite and an in-memory broker, and tests that need the real services
+skip with a reason (or fail, when PEERRX_REQUIRE_SERVICES=1).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnop")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+os.environ.setdefault("PEERRX_VAR_DIR", os.path.join(tempfile.gettempdir(), "peerrx-tests"))
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ["SMS_BACKEND"] = os.environ.get("PEERRX_TEST_SMS_BACKEND", "console")
+
+from peerrx.settings import *  # noqa: F403
+from peerrx.settings import DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AXES_ENABLED = False  # the rate-limiting tests turn it back on
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PEERRX_PHONE_SIMULATOR = True
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - WhiteNoise warns when it is missing
