@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("locations/", include("locations.urls")),
     path("agencies/", include("agencies.urls")),
+    path("roster/", include("peers.urls")),
     path("requests/", include("peer_requests.urls")),
     path("sms/", include("sms.urls")),
     path("reports/", include("reporting.urls")),
