@@ -44,6 +44,26 @@ def queue_message(
     return message
 
 
+def queue_bulk(*, messages: list[OutboundMessage], now: dt.datetime | None = None) -> list[OutboundMessage]:
+    """Save many unsaved messages in one INSERT and enqueue their delivery on commit.
+
+    Used for the alert fan-out, where one task per message would flood the broker.
+    """
+    now = now or timezone.now()
+    for message in messages:
+        message.created_at = message.created_at or now
+        message.next_attempt_at = message.next_attempt_at or now
+    saved = OutboundMessage.objects.bulk_create(messages)
+    ids = [m.pk for m in saved]
+    transaction.on_commit(lambda: enqueue_batch(message_ids=ids))
+    return saved
+
+
+def enqueue_batch(*, message_ids: list[int]) -> None:
+    for message_id in message_ids:
+        enqueue_delivery(message_id=message_id)
+
+
 def enqueue_delivery(*, message_id: int) -> None:
     from sms.tasks import send_message
 
