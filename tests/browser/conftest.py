@@ -25,9 +25,12 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
-# the test body itself are fine, so allow them.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright(monkeypatch):
+    # Playwright's sync API runs an event loop in the test's thread; the test body's own
+    # ORM calls are still synchronous, so let Django allow them for these tests only.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def chromium_path() -> str | None:
