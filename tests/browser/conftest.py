@@ -37,8 +37,10 @@ def chromium_path() -> str | None:
     return os.environ.get("PEERRX_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # Per test, not per session: Playwright's event loop must be gone before the next
+    # test's database calls, or Django refuses them as "async".
     path = chromium_path()
     if path is None:
         message = "needs Chromium: apt-get install chromium (Debian package)"
