@@ -6,4 +6,19 @@ app_name = "agencies"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("signup/", views.signup, name="signup"),
+    path("details/", views.details, name="details"),
+    path("supervisors/", views.supervisors, name="supervisors"),
+    path(
+        "supervisors/<int:pk>/deactivate/",
+        views.supervisor_active,
+        {"active": False},
+        name="supervisor_deactivate",
+    ),
+    path(
+        "supervisors/<int:pk>/reactivate/",
+        views.supervisor_active,
+        {"active": True},
+        name="supervisor_reactivate",
+    ),
 ]

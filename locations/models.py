@@ -42,6 +42,11 @@ class Location(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Who suspended it and when; cleared when it is verified again (the audit trail keeps history).
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    suspended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     preferred_agencies = models.ManyToManyField(
         "agencies.Agency", through="PreferredAgency", related_name="preferred_by", blank=True

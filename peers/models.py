@@ -1,10 +1,18 @@
 import datetime as dt
+import uuid
+from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
 from peerrx.choices import AgeRange, Gender
+
+
+def credential_document_path(instance: "Credential", filename: str) -> str:
+    """A random name: the uploaded file name may carry the peer's name, and paths must not be guessable."""
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"credentials/{uuid.uuid4().hex}{suffix}"
 
 
 class Language(models.Model):
@@ -82,7 +90,7 @@ class Credential(models.Model):
     validated_at = models.DateTimeField(null=True, blank=True)
     review_note = models.CharField(max_length=300, blank=True)
     document = models.FileField(
-        upload_to="credentials/%Y/%m/",
+        upload_to=credential_document_path,
         blank=True,
         help_text="Optional copy of the certificate; only the agency and Peer-RX staff can download it.",
     )

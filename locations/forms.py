@@ -1,0 +1,249 @@
+"""Forms for locations, and the person and county fields agencies' forms reuse.
+
+Forms only validate: the services in ``locations.services`` do the writes.
+"""
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+
+from agencies.models import Agency
+from locations.models import County, Location
+from locations.selectors import (
+    MAX_PREFERRED_AGENCIES,
+    county_list,
+    email_in_use,
+    find_county,
+    username_in_use,
+)
+from locations.states import US_STATES
+
+# --- Shared pieces --------------------------------------------------------------------
+
+
+class NewMemberForm(forms.Form):
+    """A new user linked to an organisation: names, email and a unique username."""
+
+    first_name = forms.CharField(label="First name", max_length=150)
+    last_name = forms.CharField(label="Last name", max_length=150)
+    email = forms.EmailField(
+        label="Email", help_text="Used for password resets; each person needs their own."
+    )
+    username = forms.CharField(
+        label="Username",
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Letters, digits and @ . + - _ only.",
+    )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if email_in_use(email):
+            raise forms.ValidationError(
+                "An account with this email already exists. Each person needs their own."
+            )
+        return email
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        if username_in_use(username):
+            raise forms.ValidationError("This username is taken. Choose another one.")
+        return username
+
+
+class NewMemberWithPasswordForm(NewMemberForm):
+    """The first member of a new organisation chooses a password straight away."""
+
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2:
+            if password1 != password2:
+                self.add_error("password2", "The two passwords don't match.")
+            else:
+                candidate = get_user_model()(
+                    username=cleaned.get("username", ""),
+                    email=cleaned.get("email", ""),
+                    first_name=cleaned.get("first_name", ""),
+                    last_name=cleaned.get("last_name", ""),
+                )
+                try:
+                    password_validation.validate_password(password2, candidate)
+                except forms.ValidationError as error:
+                    self.add_error("password2", error)
+        return cleaned
+
+
+class CountyForm(forms.Form):
+    """Pick a county from the list, or type one that is not there yet."""
+
+    county = forms.ModelChoiceField(
+        label="County",
+        queryset=County.objects.none(),
+        required=False,
+        empty_label="— not in the list: type it below —",
+    )
+    county_state = forms.ChoiceField(
+        label="State (if your county is not in the list)",
+        choices=[("", "—"), *US_STATES],
+        required=False,
+    )
+    county_name = forms.CharField(
+        label="County name (if it is not in the list)", max_length=100, required=False
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["county"].queryset = county_list()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        county = cleaned.get("county")
+        state, name = cleaned.get("county_state", ""), (cleaned.get("county_name") or "").strip()
+        if county is not None and (name or state):
+            self.add_error("county", "Pick a county from the list or type a new one, not both.")
+        elif county is None and not name and not state:
+            if "county" not in self.errors:
+                self.add_error("county", "Pick your county, or type its state and name below.")
+        elif county is None:
+            if not state:
+                self.add_error("county_state", "Choose the county's state.")
+            if not name:
+                self.add_error("county_name", "Type the county's name.")
+            if state and name:
+                # A county typed that already exists is the same county.
+                cleaned["county"] = find_county(state=state, name=name)
+        cleaned["county_name"] = name
+        return cleaned
+
+
+def _model_field(model, name: str, **kwargs) -> forms.Field:
+    """The form field a model field makes, so labels, lengths and choices stay in one place."""
+    return model._meta.get_field(name).formfield(**kwargs)
+
+
+# --- Locations ------------------------------------------------------------------------
+
+
+class LocationDetailsForm(CountyForm):
+    name = _model_field(Location, "name", label="Name of the location")
+    kind = _model_field(Location, "kind", label="Kind")
+    address = _model_field(Location, "address", label="Street address")
+    timezone = _model_field(Location, "timezone", label="Time zone")
+    notification_phone = _model_field(Location, "notification_phone", label="Notification phone")
+
+    field_order = [
+        "name",
+        "kind",
+        "address",
+        "county",
+        "county_state",
+        "county_name",
+        "timezone",
+        "notification_phone",
+    ]
+    organisation_fields = field_order
+
+    @staticmethod
+    def initial_for(location: Location) -> dict:
+        return {
+            "name": location.name,
+            "kind": location.kind,
+            "address": location.address,
+            "county": location.county_id,
+            "timezone": location.timezone,
+            "notification_phone": location.notification_phone,
+        }
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "kind": data["kind"],
+            "address": data["address"],
+            "county": data["county"],
+            "county_state": data["county_state"],
+            "county_name": data["county_name"],
+            "timezone_name": data["timezone"],
+            "notification_phone": data["notification_phone"],
+        }
+
+
+class LocationSignupForm(LocationDetailsForm, NewMemberWithPasswordForm):
+    person_fields = ["first_name", "last_name", "email", "username", "password1", "password2"]
+    field_order = [*LocationDetailsForm.field_order, *person_fields]
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            **super().service_arguments(),
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "email": data["email"],
+            "username": data["username"],
+            "password": data["password1"],
+        }
+
+
+class ColleagueForm(NewMemberForm):
+    """A colleague added by a member; they choose their password from an emailed link."""
+
+
+class PreferredAgenciesForm(forms.Form):
+    """One select per rank; empty ranks are skipped and the rest close up.
+
+    Choices are built once from one list, so the page runs a constant number of queries
+    however many ranks it shows.
+    """
+
+    def __init__(self, *args, agencies: list[Agency], current: list[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.agencies = {agency.pk: agency for agency in agencies}
+        choices = [("", "— none —"), *((agency.pk, agency.name) for agency in agencies)]
+        self.slots = max(1, min(MAX_PREFERRED_AGENCIES, max(len(agencies), len(current))))
+        for rank in range(1, self.slots + 1):
+            self.fields[f"rank_{rank}"] = forms.TypedChoiceField(
+                label=f"Rank {rank}" + (" (most preferred)" if rank == 1 else ""),
+                choices=choices,
+                coerce=int,
+                required=False,
+                empty_value=None,
+                error_messages={
+                    "invalid_choice": "Choose one of the listed agencies: only verified agencies "
+                    "serving your county can be ranked."
+                },
+            )
+            if rank <= len(current):
+                self.initial[f"rank_{rank}"] = current[rank - 1]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        ranked: list[Agency] = []
+        seen: dict[int, int] = {}
+        for rank in range(1, self.slots + 1):
+            agency_id = cleaned.get(f"rank_{rank}")
+            if agency_id is None:
+                continue
+            if agency_id in seen:
+                self.add_error(
+                    f"rank_{rank}",
+                    f"{self.agencies[agency_id]} is already ranked #{seen[agency_id]}: "
+                    "rank each agency once.",
+                )
+                continue
+            seen[agency_id] = rank
+            ranked.append(self.agencies[agency_id])
+        cleaned["ranked"] = ranked
+        return cleaned

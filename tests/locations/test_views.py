@@ -1,0 +1,512 @@
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import AuditEntry
+from locations.models import County, Location, PreferredAgency
+from locations.services import verify_location
+from peerrx.choices import OrganisationStatus
+from tests.accounts.factories import StaffUserFactory, UserFactory
+from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
+from tests.locations.factories import (
+    CountyFactory,
+    LocationFactory,
+    LocationMembershipFactory,
+    PreferredAgencyFactory,
+)
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+# Every page of the location portal: (URL name, method, needs a verified location).
+PAGES = [
+    ("locations:home", "get", False),
+    ("locations:details", "get", False),
+    ("locations:staff", "get", True),
+    ("locations:preferred_agencies", "get", True),
+]
+# Pages about one object of the location: a colleague's membership.
+OBJECT_PAGES = ["locations:staff_deactivate", "locations:staff_reactivate"]
+
+
+def signup_data(**overrides) -> dict:
+    county = County.objects.get_or_create(name="Orange", state="NY")[0]
+    data = {
+        "name": "St. Luke's Emergency Department",
+        "kind": Location.Kind.EMERGENCY_DEPARTMENT,
+        "address": "70 Dubois Street, Newburgh, NY 12550",
+        "county": str(county.pk),
+        "county_state": "",
+        "county_name": "",
+        "timezone": "America/New_York",
+        "notification_phone": "(845) 555-0177",
+        "first_name": "Riley",
+        "last_name": "Stone",
+        "email": "riley@stlukes.example.org",
+        "username": "riley",
+        "password1": "a-long-passphrase-99",
+        "password2": "a-long-passphrase-99",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def member():
+    return LocationMembershipFactory().user
+
+
+@pytest.fixture
+def colleague(member):
+    return LocationMembershipFactory(location=member.location_membership.location)
+
+
+class TestPermissions:
+    """Three users on every URL: the location's own staff, another location's staff, another role."""
+
+    @pytest.mark.parametrize(("name", "method", "_verified"), PAGES)
+    def test_it_opens_every_page_for_the_locations_own_staff(self, client, member, name, method, _verified):
+        client.force_login(member)
+        assert getattr(client, method)(reverse(name)).status_code == 200
+
+    @pytest.mark.parametrize(("name", "method", "_verified"), PAGES)
+    def test_it_shows_another_locations_staff_only_their_own_location(
+        self, client, member, name, method, _verified
+    ):
+        other = LocationMembershipFactory(location__name="Elsewhere Clinic")
+        client.force_login(other.user)
+        response = getattr(client, method)(reverse(name))
+        assert response.status_code == 200
+        assert member.location_membership.location.name not in response.content.decode()
+
+    @pytest.mark.parametrize(("name", "method", "_verified"), PAGES)
+    @pytest.mark.parametrize(
+        "make_user",
+        [lambda: AgencyMembershipFactory().user, StaffUserFactory, UserFactory],
+        ids=["supervisor", "peerrx-staff", "no-organisation"],
+    )
+    def test_it_refuses_other_roles(self, client, name, method, _verified, make_user):
+        client.force_login(make_user())
+        assert getattr(client, method)(reverse(name)).status_code == 403
+
+    @pytest.mark.parametrize(("name", "method", "_verified"), PAGES)
+    def test_it_sends_anonymous_users_to_login(self, client, name, method, _verified):
+        response = getattr(client, method)(reverse(name))
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+    @pytest.mark.parametrize(("name", "method", "verified"), PAGES)
+    def test_it_keeps_a_pending_location_to_its_home_and_details(self, client, name, method, verified):
+        pending = LocationMembershipFactory(location__status=OrganisationStatus.PENDING)
+        client.force_login(pending.user)
+        response = getattr(client, method)(reverse(name))
+        if verified:
+            assert response.status_code == 403
+            assert "Awaiting verification" in response.content.decode()
+        else:
+            assert response.status_code == 200
+
+    @pytest.mark.parametrize("name", OBJECT_PAGES)
+    def test_it_lets_staff_change_their_own_colleagues(self, client, member, colleague, name):
+        client.force_login(member)
+        assert client.post(reverse(name, args=[colleague.pk])).status_code == 302
+
+    @pytest.mark.parametrize("name", OBJECT_PAGES)
+    def test_it_hides_another_locations_colleagues(self, client, colleague, name):
+        client.force_login(LocationMembershipFactory().user)
+        assert client.post(reverse(name, args=[colleague.pk])).status_code == 404
+        colleague.user.refresh_from_db()
+        assert colleague.user.is_active
+
+    @pytest.mark.parametrize("name", OBJECT_PAGES)
+    def test_it_refuses_object_pages_to_other_roles(self, client, colleague, name):
+        client.force_login(AgencyMembershipFactory().user)
+        assert client.post(reverse(name, args=[colleague.pk])).status_code == 403
+
+    @pytest.mark.parametrize("name", OBJECT_PAGES)
+    def test_it_sends_anonymous_users_from_object_pages_to_login(self, client, colleague, name):
+        response = client.post(reverse(name, args=[colleague.pk]))
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+    @pytest.mark.parametrize("name", OBJECT_PAGES)
+    def test_it_accepts_only_post_on_object_pages(self, client, member, colleague, name):
+        client.force_login(member)
+        assert client.get(reverse(name, args=[colleague.pk])).status_code == 405
+
+    @pytest.mark.parametrize("name", ["locations:signup", "agencies:signup"])
+    def test_it_sends_logged_in_users_from_sign_up_to_their_home(self, client, member, name):
+        client.force_login(member)
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response.url == reverse("home")
+
+
+class TestSignup:
+    def test_it_labels_every_field(self, client):
+        response = client.get(reverse("locations:signup"))
+        html = response.content.decode()
+        assert response.status_code == 200
+        for field in signup_data():
+            assert f'for="id_{field}"' in html, field
+
+    def test_it_creates_a_pending_location_and_logs_its_first_member_in(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        StaffUserFactory(email="verify@peer-rx.example")
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("locations:signup"), signup_data())
+        assert response.status_code == 302
+        assert response.url == reverse("locations:home")
+        location = Location.objects.get()
+        assert location.status == OrganisationStatus.PENDING
+        assert location.verified_by is None
+        assert str(location.notification_phone) == "+18455550177"
+        user = User.objects.get(username="riley")
+        assert user.location_membership.location == location
+        assert user.check_password("a-long-passphrase-99")
+        assert int(client.session["_auth_user_id"]) == user.pk
+        home = client.get(response.url)
+        assert "Awaiting verification" in home.content.decode()
+        assert AuditEntry.objects.filter(action="location.signed_up", target_id=str(location.pk)).exists()
+        # Peer-RX staff hear about it, with a link to the admin page that verifies it.
+        assert [message.to for message in mail.outbox] == [["verify@peer-rx.example"]]
+        assert f"/admin/locations/location/{location.pk}/change/" in mail.outbox[0].body
+
+    def test_it_cannot_act_until_verified(self, client):
+        client.post(reverse("locations:signup"), signup_data())
+        location = Location.objects.get()
+        assert client.get(reverse("locations:staff")).status_code == 403
+        assert client.get(reverse("locations:preferred_agencies")).status_code == 403
+        verify_location(location=location, actor=StaffUserFactory())
+        assert client.get(reverse("locations:staff")).status_code == 200
+        assert client.get(reverse("locations:preferred_agencies")).status_code == 200
+
+    def test_it_creates_a_county_that_is_typed(self, client):
+        data = signup_data(county="", county_state="NY", county_name="  sullivan county ")
+        assert client.post(reverse("locations:signup"), data).status_code == 302
+        county = Location.objects.get().county
+        assert (county.name, county.state) == ("Sullivan", "NY")
+
+    def test_it_reuses_an_existing_county_that_is_typed(self, client):
+        orange = CountyFactory(name="Orange", state="NY")
+        data = signup_data(county="", county_state="NY", county_name="ORANGE County")
+        assert client.post(reverse("locations:signup"), data).status_code == 302
+        assert Location.objects.get().county == orange
+        assert County.objects.count() == 1
+
+    @pytest.mark.parametrize(
+        ("overrides", "field", "message"),
+        [
+            ({"notification_phone": "555-CALL-NOW"}, "notification_phone", "Enter a valid phone number"),
+            ({"notification_phone": "12345"}, "notification_phone", "Enter a valid phone number"),
+            ({"username": "NURSE"}, "username", "This username is taken"),
+            ({"email": "Nurse@Example.org"}, "email", "An account with this email already exists"),
+            ({"password2": "something-else-42"}, "password2", "The two passwords don"),
+            ({"password1": "password", "password2": "password"}, "password2", "too common"),
+            ({"county": ""}, "county", "Pick your county"),
+            ({"county_state": "NY", "county_name": "Ulster"}, "county", "not both"),
+            ({"county": "", "county_name": "Ulster"}, "county_state", "Choose the county"),
+            ({"county": "", "county_state": "ZZ", "county_name": "Ulster"}, "county_state", "valid choice"),
+            ({"kind": "spaceship"}, "kind", "valid choice"),
+        ],
+    )
+    def test_it_rejects_bad_input_and_saves_nothing(self, client, overrides, field, message):
+        UserFactory(username="nurse", email="nurse@example.org")
+        users = User.objects.count()
+        response = client.post(reverse("locations:signup"), signup_data(**overrides))
+        assert response.status_code == 200
+        assert message in " ".join(response.context["form"].errors[field])
+        assert Location.objects.count() == 0
+        assert User.objects.count() == users
+        assert "_auth_user_id" not in client.session
+
+
+class TestHome:
+    def test_it_shows_the_locations_status_and_key_facts(self, client, member):
+        location = member.location_membership.location
+        agency = AgencyFactory(name="River Peers", counties=[location.county])
+        PreferredAgencyFactory(location=location, agency=agency, rank=1)
+        client.force_login(member)
+        html = client.get(reverse("locations:home")).content.decode()
+        assert location.name in html
+        assert location.address in html
+        assert "Verified" in html
+        assert "River Peers" in html
+        assert "1</strong> verified agency serves" in html
+
+    def test_it_tells_a_suspended_location_it_is_suspended(self, client):
+        membership = LocationMembershipFactory(location__status=OrganisationStatus.SUSPENDED)
+        client.force_login(membership.user)
+        assert "is suspended and cannot act" in client.get(reverse("locations:home")).content.decode()
+
+    def test_it_runs_a_constant_number_of_queries(self, client, member, django_assert_num_queries):
+        location = member.location_membership.location
+        client.force_login(member)
+        with CaptureQueriesContext(connection) as few:
+            client.get(reverse("locations:home"))
+        for rank in range(1, 6):
+            PreferredAgencyFactory(
+                location=location, agency=AgencyFactory(counties=[location.county]), rank=rank
+            )
+            LocationMembershipFactory(location=location)
+        with django_assert_num_queries(len(few)):
+            assert client.get(reverse("locations:home")).status_code == 200
+
+
+class TestDetails:
+    def test_it_shows_the_current_details(self, client, member):
+        client.force_login(member)
+        response = client.get(reverse("locations:details"))
+        assert response.context["form"].initial["name"] == member.location_membership.location.name
+
+    def test_it_saves_changes_and_audits_them(self, client, member):
+        location = member.location_membership.location
+        client.force_login(member)
+        data = signup_data(
+            name="Renamed ED", county=str(location.county_id), notification_phone="845 555 0199"
+        )
+        response = client.post(reverse("locations:details"), data)
+        assert response.status_code == 302
+        location.refresh_from_db()
+        assert location.name == "Renamed ED"
+        assert str(location.notification_phone) == "+18455550199"
+        entry = AuditEntry.objects.get(action="location.details_changed")
+        assert "name" in entry.detail
+        assert entry.actor == member
+
+    def test_it_does_not_let_a_member_change_the_status(self, client, member):
+        location = member.location_membership.location
+        location.status = OrganisationStatus.PENDING
+        location.save()
+        client.force_login(member)
+        client.post(reverse("locations:details"), signup_data(status="verified"))
+        location.refresh_from_db()
+        assert location.status == OrganisationStatus.PENDING
+
+    def test_it_rejects_a_bad_phone_and_saves_nothing(self, client, member):
+        location = member.location_membership.location
+        client.force_login(member)
+        response = client.post(reverse("locations:details"), signup_data(name="New", notification_phone="0"))
+        assert response.status_code == 200
+        assert "Enter a valid phone number" in response.content.decode()
+        location.refresh_from_db()
+        assert location.name != "New"
+
+
+class TestStaff:
+    def test_it_lists_the_locations_staff_only(self, client, member, colleague):
+        LocationMembershipFactory(user__username="outsider")
+        client.force_login(member)
+        html = client.get(reverse("locations:staff")).content.decode()
+        assert colleague.user.username in html
+        assert "outsider" not in html
+
+    def test_it_runs_a_constant_number_of_queries(self, client, member, django_assert_num_queries):
+        location = member.location_membership.location
+        client.force_login(member)
+        with CaptureQueriesContext(connection) as few:
+            client.get(reverse("locations:staff"))
+        LocationMembershipFactory.create_batch(6, location=location)
+        with django_assert_num_queries(len(few)):
+            assert client.get(reverse("locations:staff")).status_code == 200
+
+    def test_it_adds_a_colleague_who_sets_a_password_from_the_email(
+        self, client, member, django_capture_on_commit_callbacks
+    ):
+        client.force_login(member)
+        data = {
+            "first_name": "Casey",
+            "last_name": "Moore",
+            "email": "casey@example.org",
+            "username": "casey",
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("locations:staff"), data)
+        assert response.status_code == 302
+        casey = User.objects.get(username="casey")
+        assert casey.location_membership.location == member.location_membership.location
+        assert not casey.has_usable_password()
+        assert AuditEntry.objects.filter(action="location.member_added", actor=member).exists()
+        assert len(mail.outbox) == 1
+        assert mail.outbox[0].to == ["casey@example.org"]
+        link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+        # The colleague follows the link in a fresh browser and chooses a password.
+        client.logout()
+        form_page = client.get(link, follow=True)
+        assert form_page.status_code == 200
+        assert form_page.context["validlink"]
+        client.post(
+            form_page.redirect_chain[-1][0],
+            {"new_password1": "casey-long-passphrase-7", "new_password2": "casey-long-passphrase-7"},
+        )
+        casey.refresh_from_db()
+        assert casey.check_password("casey-long-passphrase-7")
+        assert client.login(username="casey", password="casey-long-passphrase-7")
+
+    @pytest.mark.parametrize(
+        ("overrides", "field", "message"),
+        [
+            ({"email": "TAKEN@example.org"}, "email", "An account with this email already exists"),
+            ({"username": "Taken"}, "username", "This username is taken"),
+            ({"username": "has space"}, "username", "Enter a valid username"),
+            ({"email": "not-an-email"}, "email", "Enter a valid email address"),
+        ],
+    )
+    def test_it_rejects_bad_colleagues_and_saves_nothing(self, client, member, overrides, field, message):
+        UserFactory(username="taken", email="taken@example.org")
+        users = User.objects.count()
+        client.force_login(member)
+        data = {
+            "first_name": "Casey",
+            "last_name": "Moore",
+            "email": "casey@example.org",
+            "username": "casey",
+        }
+        response = client.post(reverse("locations:staff"), {**data, **overrides})
+        assert response.status_code == 200
+        assert message in " ".join(response.context["form"].errors[field])
+        assert User.objects.count() == users
+        assert len(mail.outbox) == 0
+
+    def test_it_deactivates_and_reactivates_a_colleague(self, client, member, colleague):
+        client.force_login(member)
+        client.post(reverse("locations:staff_deactivate", args=[colleague.pk]))
+        colleague.user.refresh_from_db()
+        assert not colleague.user.is_active
+        assert AuditEntry.objects.filter(action="location.member_deactivated", actor=member).exists()
+        client.post(reverse("locations:staff_reactivate", args=[colleague.pk]))
+        colleague.user.refresh_from_db()
+        assert colleague.user.is_active
+
+    def test_it_does_not_let_a_member_deactivate_themselves(self, client, member):
+        client.force_login(member)
+        response = client.post(
+            reverse("locations:staff_deactivate", args=[member.location_membership.pk]), follow=True
+        )
+        assert "You can&#x27;t deactivate your own account." in response.content.decode()
+        member.refresh_from_db()
+        assert member.is_active
+
+
+class TestPreferredAgencies:
+    @pytest.fixture
+    def agencies(self, member):
+        county = member.location_membership.location.county
+        return [AgencyFactory(name=f"Agency {letter}", counties=[county]) for letter in "ABC"]
+
+    def test_it_offers_only_verified_agencies_serving_the_county(self, client, member, agencies):
+        AgencyFactory(name="Pending Peers", status=OrganisationStatus.PENDING)
+        AgencyFactory(name="Far Away Peers", counties=[CountyFactory(name="Erie")])
+        client.force_login(member)
+        response = client.get(reverse("locations:preferred_agencies"))
+        html = response.content.decode()
+        assert "Agency A" in html
+        assert "Pending Peers" not in html
+        assert "Far Away Peers" not in html
+        assert len(response.context["form"].fields) == 3
+        assert 'for="id_rank_1"' in html
+
+    def test_it_replaces_the_ranking(self, client, member, agencies):
+        location = member.location_membership.location
+        a, _b, c = agencies
+        PreferredAgencyFactory(location=location, agency=a, rank=1)
+        client.force_login(member)
+        response = client.post(
+            reverse("locations:preferred_agencies"), {"rank_1": c.pk, "rank_2": "", "rank_3": a.pk}
+        )
+        assert response.status_code == 302
+        rows = list(PreferredAgency.objects.filter(location=location).values_list("rank", "agency"))
+        assert rows == [(1, c.pk), (2, a.pk)]
+        assert AuditEntry.objects.filter(action="location.preferred_agencies_changed").exists()
+
+    def test_it_shows_the_current_ranking(self, client, member, agencies):
+        location = member.location_membership.location
+        PreferredAgencyFactory(location=location, agency=agencies[2], rank=1)
+        PreferredAgencyFactory(location=location, agency=agencies[0], rank=2)
+        client.force_login(member)
+        form = client.get(reverse("locations:preferred_agencies")).context["form"]
+        assert form.initial == {"rank_1": agencies[2].pk, "rank_2": agencies[0].pk}
+
+    def test_it_clears_the_ranking(self, client, member, agencies):
+        location = member.location_membership.location
+        PreferredAgencyFactory(location=location, agency=agencies[0], rank=1)
+        client.force_login(member)
+        client.post(reverse("locations:preferred_agencies"), {"rank_1": "", "rank_2": "", "rank_3": ""})
+        assert not PreferredAgency.objects.filter(location=location).exists()
+
+    def test_it_rejects_duplicates_and_keeps_the_old_ranking(self, client, member, agencies):
+        location = member.location_membership.location
+        a, b, _c = agencies
+        PreferredAgencyFactory(location=location, agency=b, rank=1)
+        client.force_login(member)
+        response = client.post(reverse("locations:preferred_agencies"), {"rank_1": a.pk, "rank_2": a.pk})
+        assert response.status_code == 200
+        assert "Agency A is already ranked #1" in response.content.decode()
+        assert list(PreferredAgency.objects.filter(location=location).values_list("agency", flat=True)) == [
+            b.pk
+        ]
+
+    @pytest.mark.parametrize("which", ["other-county", "pending", "missing", "not-a-number"])
+    def test_it_rejects_agencies_it_does_not_offer(self, client, member, agencies, which):
+        location = member.location_membership.location
+        PreferredAgencyFactory(location=location, agency=agencies[0], rank=1)
+        # Another location's preferred agency, in another county.
+        elsewhere = PreferredAgencyFactory(
+            location=LocationFactory(county=CountyFactory(name="Erie")),
+            agency=AgencyFactory(counties=[CountyFactory(name="Erie")]),
+        )
+        value = {
+            "other-county": elsewhere.agency.pk,
+            "pending": AgencyFactory(status=OrganisationStatus.PENDING, counties=[location.county]).pk,
+            "missing": 999_999,
+            "not-a-number": "x",
+        }[which]
+        client.force_login(member)
+        response = client.post(
+            reverse("locations:preferred_agencies"), {"rank_1": agencies[1].pk, "rank_2": value}
+        )
+        assert response.status_code == 200
+        assert "Choose one of the listed agencies" in response.content.decode()
+        assert list(PreferredAgency.objects.filter(location=location).values_list("agency", flat=True)) == [
+            agencies[0].pk
+        ]
+        assert list(PreferredAgency.objects.filter(location=elsewhere.location)) == [elsewhere]
+
+    def test_it_runs_a_constant_number_of_queries(self, client, member, agencies, django_assert_num_queries):
+        location = member.location_membership.location
+        client.force_login(member)
+        with CaptureQueriesContext(connection) as few:
+            client.get(reverse("locations:preferred_agencies"))
+        for rank, agency in enumerate(
+            [*agencies, *AgencyFactory.create_batch(5, counties=[location.county])], 1
+        ):
+            PreferredAgencyFactory(location=location, agency=agency, rank=rank)
+        with django_assert_num_queries(len(few)):
+            response = client.get(reverse("locations:preferred_agencies"))
+        assert len(response.context["form"].fields) == 8
+
+    def test_it_says_when_no_agency_serves_the_county(self, client, member):
+        client.force_login(member)
+        html = client.get(reverse("locations:preferred_agencies")).content.decode()
+        assert "No verified agency serves" in html
+
+
+class TestNavigation:
+    def test_it_links_a_verified_locations_pages(self, client, member):
+        client.force_login(member)
+        html = client.get(reverse("locations:home")).content.decode()
+        for name in ["locations:details", "locations:staff", "locations:preferred_agencies"]:
+            assert f'href="{reverse(name)}"' in html
+
+    def test_it_hides_pages_a_pending_location_cannot_use(self, client):
+        pending = LocationMembershipFactory(location__status=OrganisationStatus.PENDING)
+        client.force_login(pending.user)
+        html = client.get(reverse("locations:home")).content.decode()
+        assert f'href="{reverse("locations:staff")}"' not in html
+        assert f'href="{reverse("locations:details")}"' in html
