@@ -49,8 +49,16 @@ class OutboundMessage(models.Model):
     )
     status = models.CharField(max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED)
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Calls made to the SMS provider.")
+    next_attempt_at = models.DateTimeField(help_text="When the next (or first) send is due.")
+    claim_token = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="Which send call claimed the message last."
+    )
+    rate_slot_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A send slot reserved under PEERRX_SMS_MAX_PER_SECOND, kept while waiting for it.",
+    )
     valid_until = models.DateTimeField(
         null=True, blank=True, help_text="Not worth delivering after this (e.g. the request closed)."
     )
@@ -58,7 +66,11 @@ class OutboundMessage(models.Model):
     error_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
-    status_updated_at = models.DateTimeField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last status change; for a message in 'sending', when it was claimed.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -73,6 +85,7 @@ class InboundMessage(models.Model):
 
     message_sid = models.CharField(max_length=64, unique=True)
     from_number = models.CharField(max_length=32, db_index=True)
+    to_number = models.CharField(max_length=32, blank=True, help_text="Our number the text was sent to.")
     body = models.TextField(blank=True)
     peer = models.ForeignKey(
         "peers.Peer", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"

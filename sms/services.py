@@ -1,14 +1,96 @@
-"""The SMS outbox: every text is a row before any attempt to send it."""
+"""The SMS outbox and the webhooks' writes.
+
+Every text is a row before any attempt to send it. Delivery claims the row with a conditional
+update (queued → sending, only while it has no provider id), so a task that runs twice, a
+sweep racing a task, or two workers never send one message twice. Errors the provider may get
+over (20429, 429, 5xx, timeouts) go back to the queue with exponential backoff; the rest fail
+for good, with their side effects on the peer (21610 opted out, 21211 number flagged).
+"""
+
+from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
+from django.urls import reverse
 from django.utils import timezone
 
-from sms.models import OutboundMessage, OutboundStatus
+from sms import ratelimit, sendpool, transport
+from sms.models import STATUS_RANK, InboundMessage, OutboundMessage, OutboundStatus
+
+if TYPE_CHECKING:
+    from locations.models import Location
+    from peer_requests.models import Alert, PeerRequest
+    from peers.models import Peer
 
 logger = logging.getLogger(__name__)
+
+# Fan-out: messages per batch task, and concurrent sends inside one batch.
+SEND_BATCH_SIZE = 50
+SEND_CONCURRENCY = 32
+# Retry after base * 2**attempts seconds, capped, plus up to 10% jitter so a 20429 storm
+# does not come back as one burst.
+RETRY_BASE_SECONDS = 1.0
+RETRY_MAX_DELAY_SECONDS = 300.0
+RETRY_JITTER = 0.1
+# A message claimed this long ago without a provider id lost its worker (killed, hard time
+# limit): one call to the provider takes at most PEERRX_SMS_TIMEOUT_SECONDS.
+STUCK_SENDING_AFTER = dt.timedelta(minutes=5)
+# After the sweeper enqueues a message it leaves it alone this long, so a busy queue does not
+# collect a copy of the same message every sweep.
+SWEEP_REENQUEUE_AFTER = dt.timedelta(seconds=30)
+SWEEP_LIMIT = 1000
+# Under a rate limit, a slot this close is waited for in the worker; a later one is kept on
+# the row and the message is re-enqueued for it.
+RATE_INLINE_WAIT_SECONDS = 1.0
+# Unhandled inbound texts (the handler raised) are retried for this long.
+INBOUND_RETRY_WINDOW = dt.timedelta(minutes=15)
+INBOUND_RETRY_AFTER = dt.timedelta(seconds=30)
+
+OPT_OUT_CODES = frozenset({"21610"})  # Attempt to send to unsubscribed recipient
+INVALID_NUMBER_CODES = frozenset({"21211", "21614"})  # Invalid 'To' number; not a mobile number
+EXPIRED_CODE = "expired"
+# Status callbacks carry a code but no text: enough words for the request page.
+CALLBACK_ERROR_TEXT = {
+    "21610": "The recipient has opted out (STOP).",
+    "21211": "Invalid phone number.",
+    "21614": "Not a mobile number.",
+    "30003": "Unreachable handset (off or out of coverage).",
+    "30004": "Message blocked by the recipient or carrier.",
+    "30005": "Unknown or inactive number.",
+    "30006": "Landline or unreachable carrier.",
+    "30007": "Filtered by the carrier.",
+    "30008": "Unknown delivery error.",
+    "30036": "Not sent in time: the validity period passed.",
+}
+
+# Twilio's message statuses, as ours. Those below "sent" never move a message we already
+# handed over, because status only moves forward.
+PROVIDER_STATUS = {
+    "accepted": OutboundStatus.SENDING,
+    "scheduled": OutboundStatus.SENDING,
+    "queued": OutboundStatus.SENDING,
+    "sending": OutboundStatus.SENDING,
+    "sent": OutboundStatus.SENT,
+    "delivered": OutboundStatus.DELIVERED,
+    "read": OutboundStatus.DELIVERED,
+    "undelivered": OutboundStatus.UNDELIVERED,
+    "failed": OutboundStatus.FAILED,
+    "canceled": OutboundStatus.FAILED,
+}
+
+_sleep: Callable[[float], None] = time.sleep  # replaced in tests
+
+
+# --- Queueing ---------------------------------------------------------------------------------
 
 
 def queue_message(
@@ -16,10 +98,10 @@ def queue_message(
     to: str,
     body: str,
     kind: str,
-    peer=None,
-    location=None,
-    alert=None,
-    request=None,
+    peer: Peer | None = None,
+    location: Location | None = None,
+    alert: Alert | None = None,
+    request: PeerRequest | None = None,
     valid_until: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> OutboundMessage:
@@ -47,55 +129,520 @@ def queue_message(
 def queue_bulk(*, messages: list[OutboundMessage], now: dt.datetime | None = None) -> list[OutboundMessage]:
     """Save many unsaved messages in one INSERT and enqueue their delivery on commit.
 
-    Used for the alert fan-out, where one task per message would flood the broker.
+    Used for the alert fan-out: the ids go out in batch tasks, each sending its messages
+    concurrently, so a thousand alerts are not sent one after another.
     """
     now = now or timezone.now()
     for message in messages:
+        message.to = str(message.to)
         message.created_at = message.created_at or now
         message.next_attempt_at = message.next_attempt_at or now
     saved = OutboundMessage.objects.bulk_create(messages)
     ids = [m.pk for m in saved]
-    transaction.on_commit(lambda: enqueue_batch(message_ids=ids))
+    if ids:
+        transaction.on_commit(lambda: enqueue_batch(message_ids=ids))
     return saved
 
 
 def enqueue_batch(*, message_ids: list[int]) -> None:
-    for message_id in message_ids:
-        enqueue_delivery(message_id=message_id)
+    from sms.tasks import send_batch
+
+    for start in range(0, len(message_ids), SEND_BATCH_SIZE):
+        chunk = list(message_ids[start : start + SEND_BATCH_SIZE])
+        try:
+            send_batch.delay(chunk)
+        except Exception:  # broker down: the sweeper picks the queued rows up later
+            logger.warning("Could not enqueue %d SMS; the sweeper will send them", len(chunk), exc_info=True)
 
 
-def enqueue_delivery(*, message_id: int) -> None:
+def enqueue_delivery(*, message_id: int, countdown: float | None = None) -> None:
     from sms.tasks import send_message
 
     try:
-        send_message.delay(message_id)
+        if countdown:
+            send_message.apply_async((message_id,), countdown=countdown)
+        else:
+            send_message.delay(message_id)
     except Exception:  # broker down: the sweeper picks the queued row up later
         logger.warning("Could not enqueue SMS %s; the sweeper will send it", message_id, exc_info=True)
 
 
-def deliver(*, message_id: int, now: dt.datetime | None = None) -> None:
-    """Send one queued message (console backend: log it and mark it sent)."""
+def send_due_messages(*, now: dt.datetime | None = None) -> int:
+    """The sweeper's part: (re)enqueue queued messages that are due; returns how many.
+
+    First, messages stuck in "sending" for minutes without a provider id (their worker died)
+    go back to the queue. Then every queued message whose next attempt is due is enqueued,
+    and pushed SWEEP_REENQUEUE_AFTER ahead so the next sweeps do not enqueue it again while
+    its task waits in a busy queue.
+    """
     now = now or timezone.now()
-    claimed = OutboundMessage.objects.filter(pk=message_id, status=OutboundStatus.QUEUED).update(
-        status=OutboundStatus.SENDING, attempts=1
+    stuck_ids = list(
+        OutboundMessage.objects.filter(
+            status=OutboundStatus.SENDING,
+            provider_sid__isnull=True,
+            status_updated_at__lt=now - STUCK_SENDING_AFTER,
+        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    if stuck_ids:
+        requeued = OutboundMessage.objects.filter(
+            pk__in=stuck_ids,
+            status=OutboundStatus.SENDING,
+            provider_sid__isnull=True,
+            status_updated_at__lt=now - STUCK_SENDING_AFTER,
+        ).update(status=OutboundStatus.QUEUED, next_attempt_at=now, status_updated_at=now)
+        logger.warning("Requeued %d SMS stuck in 'sending'", requeued)
+
+    due_ids = list(
+        OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    if not due_ids:
+        return 0
+    OutboundMessage.objects.filter(pk__in=due_ids, status=OutboundStatus.QUEUED).update(
+        next_attempt_at=now + SWEEP_REENQUEUE_AFTER
+    )
+    enqueue_batch(message_ids=due_ids)
+    return len(due_ids)
+
+
+# --- Delivery ---------------------------------------------------------------------------------
+
+
+def retry_delay(*, attempts: int, rng: Callable[[], float] = random.random) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: base * 2**attempts, capped, jittered."""
+    base = min(RETRY_MAX_DELAY_SECONDS, RETRY_BASE_SECONDS * (2**attempts))
+    return base * (1 + RETRY_JITTER * rng())
+
+
+def deliver(*, message_id: int, now: dt.datetime | None = None) -> str | None:
+    """Send one queued message; returns its status afterwards, or None if it was not ours to send.
+
+    Safe to call any number of times, from any number of workers: only the call that moves
+    the row from queued to sending sends it, and a row with a provider id is never sent.
+    """
+    claimed = _claim(message_ids=[message_id], now=now or timezone.now())
+    if not claimed:
+        return None
+    return _send_claimed(claimed[0], now=now)
+
+
+def deliver_many(*, message_ids: list[int], concurrency: int = SEND_CONCURRENCY) -> None:
+    """Send many messages with up to ``concurrency`` calls to the provider in flight at once.
+
+    The whole batch is claimed in one UPDATE; the sends run on this process's pool of sending
+    threads (``sms.sendpool``), each with its own database connection. On SQLite (one writer)
+    or inside a transaction (the threads would wait for its row locks) they go one by one.
+    """
+    ids = list(message_ids)
+    if not ids:
+        return
+    claimed = _claim(message_ids=ids, now=timezone.now())
+    if min(concurrency, len(claimed)) <= 1 or connection.vendor == "sqlite" or connection.in_atomic_block:
+        for message in claimed:
+            _send_logged(message)
+        return
+    sendpool.pool(concurrency).run(_send_logged, claimed)
+
+
+def _claim(*, message_ids: list[int], now: dt.datetime) -> list[OutboundMessage]:
+    """Move queued rows without a provider id to "sending" and return those this call claimed.
+
+    The token tells this call's rows from rows another worker claimed at the same moment.
+    """
+    token = uuid.uuid4().hex
+    claimed = OutboundMessage.objects.filter(
+        pk__in=message_ids, status=OutboundStatus.QUEUED, provider_sid__isnull=True
+    ).update(
+        status=OutboundStatus.SENDING, status_updated_at=now, attempts=F("attempts") + 1, claim_token=token
     )
     if not claimed:
-        return
-    message = OutboundMessage.objects.get(pk=message_id)
-    logger.info("SMS to %s: %s", message.to, message.body)
-    OutboundMessage.objects.filter(pk=message_id).update(
-        status=OutboundStatus.SENT, sent_at=now, status_updated_at=now
-    )
+        return []
+    return list(OutboundMessage.objects.filter(pk__in=message_ids, claim_token=token).order_by("pk"))
 
 
-def send_due_messages(*, now: dt.datetime | None = None) -> int:
-    """Enqueue every queued message whose next attempt is due; returns how many."""
+def _send_logged(message: OutboundMessage) -> None:
+    try:
+        _send_claimed(message)
+    except Exception:  # one bad row must not stop the batch; the sweeper requeues it if stuck
+        logger.exception("Could not deliver SMS %s", message.pk)
+
+
+def _send_claimed(message: OutboundMessage, *, now: dt.datetime | None = None) -> str:
+    """Send a message this worker claimed (status "sending"), and record what happened."""
+    clock_injected = now is not None
     now = now or timezone.now()
-    due = list(
-        OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, next_attempt_at__lte=now).values_list(
-            "pk", flat=True
-        )[:500]
+    if message.attempts > settings.PEERRX_SMS_MAX_ATTEMPTS:  # e.g. requeued again and again after crashes
+        _fail(message, code=message.error_code or "attempts", text="Gave up: too many attempts.", now=now)
+        return OutboundStatus.FAILED
+    if _expired(message, now):
+        _fail(message, code=EXPIRED_CODE, text="Expired before sending.", now=now, uncount_attempt=True)
+        return OutboundStatus.FAILED
+
+    limiter = ratelimit.limiter()
+    if limiter is not None:
+        if message.rate_slot_at is not None:
+            wait = (message.rate_slot_at - now).total_seconds()
+        else:
+            wait = limiter.reserve()
+        if wait > RATE_INLINE_WAIT_SECONDS:
+            _defer_for_rate(message, slot=now + dt.timedelta(seconds=wait), now=now)
+            return OutboundStatus.QUEUED
+        if wait > 0:
+            _sleep(wait)
+            if not clock_injected:
+                now = timezone.now()
+
+    outgoing = transport.Outgoing(
+        to=message.to,
+        body=message.body,
+        validity_seconds=_validity_seconds(message, now),
     )
-    for message_id in due:
-        enqueue_delivery(message_id=message_id)
-    return len(due)
+    try:
+        provider_sid = transport.send(outgoing)
+    except transport.SendError as exc:
+        return _record_send_error(message, exc, now=now)
+    except Exception as exc:  # a bug or an unexpected library error: retry rather than stay "sending"
+        logger.exception("Unexpected error sending SMS %s", message.pk)
+        error = transport.SendError(
+            code="error", message=f"{type(exc).__name__}: {exc}"[:300], retryable=True
+        )
+        return _record_send_error(message, error, now=now)
+
+    # Not conditional on "sending": if the sweeper requeued the row meanwhile, the provider id
+    # must still be stored, so the message is never sent again.
+    OutboundMessage.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
+        status=OutboundStatus.SENT,
+        provider_sid=provider_sid,
+        sent_at=now,
+        status_updated_at=now,
+        rate_slot_at=None,
+        error_code="",
+        error_message="",
+    )
+    return OutboundStatus.SENT
+
+
+def _expired(message: OutboundMessage, now: dt.datetime) -> bool:
+    # Twilio's ValidityPeriod is whole seconds, at least 1: less than that left is too late.
+    return message.valid_until is not None and (message.valid_until - now).total_seconds() < 1
+
+
+def _validity_seconds(message: OutboundMessage, now: dt.datetime) -> int | None:
+    if message.valid_until is None:
+        return None
+    return max(1, min(transport.MAX_VALIDITY_SECONDS, int((message.valid_until - now).total_seconds())))
+
+
+def _defer_for_rate(message: OutboundMessage, *, slot: dt.datetime, now: dt.datetime) -> None:
+    """Keep the reserved slot on the row and come back for it; waiting is not an attempt."""
+    OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(
+        status=OutboundStatus.QUEUED,
+        next_attempt_at=slot,
+        rate_slot_at=slot,
+        attempts=F("attempts") - 1,
+        status_updated_at=now,
+    )
+    transaction.on_commit(
+        lambda: enqueue_delivery(message_id=message.pk, countdown=(slot - now).total_seconds())
+    )
+
+
+def _record_send_error(message: OutboundMessage, exc: transport.SendError, *, now: dt.datetime) -> str:
+    if exc.retryable and message.attempts < settings.PEERRX_SMS_MAX_ATTEMPTS:
+        delay = retry_delay(attempts=message.attempts)
+        logger.info("SMS %s: %s; retry %d in %.1fs", message.pk, exc.code, message.attempts, delay)
+        OutboundMessage.objects.filter(
+            pk=message.pk, status=OutboundStatus.SENDING, provider_sid__isnull=True
+        ).update(
+            status=OutboundStatus.QUEUED,
+            next_attempt_at=now + dt.timedelta(seconds=delay),
+            rate_slot_at=None,
+            error_code=exc.code[:16],
+            error_message=exc.message[:300],
+            status_updated_at=now,
+        )
+        transaction.on_commit(lambda: enqueue_delivery(message_id=message.pk, countdown=delay))
+        return OutboundStatus.QUEUED
+    text = exc.message
+    if exc.retryable:
+        text = f"Gave up after {message.attempts} attempts: {exc.message}"
+    _fail(message, code=exc.code, text=text, now=now)
+    return OutboundStatus.FAILED
+
+
+@transaction.atomic
+def _fail(
+    message: OutboundMessage, *, code: str, text: str, now: dt.datetime, uncount_attempt: bool = False
+) -> None:
+    changes: dict = {
+        "status": OutboundStatus.FAILED,
+        "error_code": code[:16],
+        "error_message": text[:300],
+        "status_updated_at": now,
+        "rate_slot_at": None,
+    }
+    if uncount_attempt:
+        changes["attempts"] = F("attempts") - 1
+    updated = OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(**changes)
+    if updated:
+        logger.warning("SMS %s to %s failed: %s %s", message.pk, message.to, code, text)
+        _after_failure(message, code=code, text=text, now=now)
+
+
+def _after_failure(message: OutboundMessage, *, code: str, text: str, now: dt.datetime) -> None:
+    """What a failed text means beyond itself: the peer opted out, a bad number, the request's timeline."""
+    from accounts.services import record_audit
+    from peer_requests.models import RequestEvent
+    from peers.models import Peer
+
+    if code in OPT_OUT_CODES or code in INVALID_NUMBER_CODES:
+        peer = _peer_of(message)
+        if peer is not None:
+            # 21610: Twilio refuses every text to this number until the peer texts START.
+            # 21211: dispatch skips flagged numbers and the agency sees the flag on its roster.
+            field, action = (
+                ("opted_out_at", "peer.opted_out_by_provider")
+                if code in OPT_OUT_CODES
+                else ("phone_flagged_at", "peer.phone_flagged")
+            )
+            if Peer.objects.filter(pk=peer.pk, **{f"{field}__isnull": True}).update(**{field: now}):
+                record_audit(
+                    actor=None, action=action, target=peer, detail=f"SMS error {code}: {text}", at=now
+                )
+    # A text that expired unsent belongs to a request that has moved on: nothing to flag.
+    if message.request_id is not None and code != EXPIRED_CODE:
+        RequestEvent.objects.create(
+            request_id=message.request_id,
+            kind=RequestEvent.Kind.SMS_FAILED,
+            at=now,
+            peer_id=message.peer_id,
+            detail=f"{message.get_kind_display()} to {message.to}: {code} {text}"[:300],
+        )
+
+
+def _peer_of(message: OutboundMessage) -> Peer | None:
+    from peers.models import Peer
+
+    if message.peer_id is not None:
+        return Peer.objects.filter(pk=message.peer_id).first()
+    return peer_for_number(message.to)
+
+
+def peer_for_number(number: str) -> Peer | None:
+    """The peer whose mobile number this is, or None (also for text that is no phone number)."""
+    from phonenumber_field.phonenumber import PhoneNumber, to_python
+
+    from peers.models import Peer
+
+    phone = to_python(number)  # "+1 (212) 555-0101" and "2125550101" → +12125550101
+    if not isinstance(phone, PhoneNumber) or not phone.is_valid():
+        # Numbers are stored in E.164; try the text as it came (test ranges such as +1555…).
+        return Peer.objects.filter(phone=number).first() if number.startswith("+") else None
+    return Peer.objects.filter(phone=phone).first()
+
+
+# --- Delivery status callbacks ------------------------------------------------------------------
+
+
+def record_delivery_status(
+    *, provider_sid: str, status: str, error_code: str = "", now: dt.datetime | None = None
+) -> bool:
+    """Apply a provider status to the message with that id; True when it moved the status.
+
+    Status only moves forward (``STATUS_RANK``): a duplicate, late or out-of-order callback
+    matches no row in the conditional update and changes nothing. An unknown id changes nothing.
+    """
+    now = now or timezone.now()
+    new_status = PROVIDER_STATUS.get(status.strip().lower())
+    if new_status is None:
+        return False
+    behind = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
+    code = error_code.strip()[:16]
+    changes: dict = {"status": new_status, "status_updated_at": now}
+    if code:
+        changes["error_code"] = code
+        changes["error_message"] = CALLBACK_ERROR_TEXT.get(code, f"Provider error {code}.")
+    with transaction.atomic():
+        updated = OutboundMessage.objects.filter(provider_sid=provider_sid, status__in=behind).update(
+            **changes
+        )
+        if updated and new_status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
+            message = OutboundMessage.objects.get(provider_sid=provider_sid)
+            _after_failure(
+                message,
+                code=code or new_status,
+                text=CALLBACK_ERROR_TEXT.get(code, f"Not delivered ({status}).") if code else f"{status}.",
+                now=now,
+            )
+    return bool(updated)
+
+
+# --- Inbound texts --------------------------------------------------------------------------------
+
+
+def receive_inbound(
+    *, message_sid: str, from_number: str, body: str, to_number: str = "", now: dt.datetime | None = None
+) -> tuple[InboundMessage, bool]:
+    """Store an incoming text once per MessageSid and act on it; returns (message, created).
+
+    A duplicate delivery of the same MessageSid stores nothing and acts on nothing. The row is
+    committed before the reply handler runs, so a handler error never loses the text: it stays
+    unhandled and ``retry_unhandled_inbound`` tries again.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.create(
+                message_sid=message_sid,
+                from_number=from_number,
+                to_number=to_number,
+                body=body,
+                peer=peer_for_number(from_number),
+                received_at=now,
+            )
+    except IntegrityError:
+        existing = InboundMessage.objects.filter(message_sid=message_sid).first()
+        if existing is None:  # not the MessageSid constraint after all
+            raise
+        return existing, False
+    handle_inbound_message(inbound_id=inbound.pk, now=now)
+    inbound.refresh_from_db()
+    return inbound, True
+
+
+def handle_inbound_message(*, inbound_id: int, now: dt.datetime | None = None) -> str | None:
+    """Run the reply handler on a stored, unhandled text and queue its answer; returns the answer.
+
+    The handler (``matching.replies.handle_inbound``) parses the reply grammar and acts; its
+    changes, the "handled" mark and the queued answer commit together or not at all.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+            if inbound is None or inbound.handled_at is not None:
+                return None
+            from matching.replies import handle_inbound
+
+            reply = handle_inbound(inbound=inbound, now=now)
+            # The handler may have recorded its own outcome; keep it.
+            InboundMessage.objects.filter(pk=inbound_id).update(
+                handled_at=now,
+                outcome=Case(
+                    When(outcome="", then=Value("replied" if reply else "no reply")), default=F("outcome")
+                ),
+            )
+            if reply:
+                queue_message(
+                    to=inbound.from_number,
+                    body=reply,
+                    kind=OutboundMessage.Kind.REPLY,
+                    peer=inbound.peer if inbound.peer_id else peer_for_number(inbound.from_number),
+                    now=now,
+                )
+            return reply
+    except Exception:
+        logger.exception("Could not handle inbound SMS %s; it will be retried", inbound_id)
+        InboundMessage.objects.filter(pk=inbound_id, handled_at__isnull=True).update(outcome="error")
+        return None
+
+
+def retry_unhandled_inbound(*, now: dt.datetime | None = None) -> int:
+    """For the sweeper: handle again recent texts whose handler failed; returns how many were tried."""
+    now = now or timezone.now()
+    ids = list(
+        InboundMessage.objects.filter(
+            handled_at__isnull=True,
+            received_at__gte=now - INBOUND_RETRY_WINDOW,
+            received_at__lte=now - INBOUND_RETRY_AFTER,
+        ).values_list("pk", flat=True)[:100]
+    )
+    for inbound_id in ids:
+        handle_inbound_message(inbound_id=inbound_id, now=now)
+    return len(ids)
+
+
+# --- Webhooks ---------------------------------------------------------------------------------------
+
+
+class WebhookError(Exception):
+    """A webhook refused: ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _field(params: Mapping[str, str], name: str, *, max_length: int, required: bool = True) -> str:
+    value = (params.get(name) or "").replace("\x00", "").strip()
+    if required and not value:
+        raise WebhookError(400, f"{name} is required.")
+    if len(value) > max_length:
+        raise WebhookError(400, f"{name} is too long.")
+    return value
+
+
+def _check_signature(*, url: str, params: Mapping[str, str], signature: str | None) -> None:
+    if not transport.is_valid_signature(url=url, params=params, signature=signature):
+        raise WebhookError(403, "Invalid or missing X-Twilio-Signature.")
+
+
+def process_inbound_webhook(
+    *, url: str, params: Mapping[str, str], signature: str | None, now: dt.datetime | None = None
+) -> tuple[InboundMessage, bool]:
+    """``POST /sms/inbound/`` after transport concerns: signature, fields, then ``receive_inbound``.
+
+    ``url`` is the public URL Twilio called (what it signed). Raises WebhookError (403 for a
+    bad or missing signature, 400 for a missing field) before anything is stored.
+    """
+    _check_signature(url=url, params=params, signature=signature)
+    message_sid = _field(params, "MessageSid", max_length=64)
+    from_number = _field(params, "From", max_length=32)
+    to_number = _field(params, "To", max_length=32, required=False)
+    body = (params.get("Body") or "").replace("\x00", "")
+    return receive_inbound(
+        message_sid=message_sid, from_number=from_number, to_number=to_number, body=body, now=now
+    )
+
+
+def process_status_webhook(
+    *, url: str, params: Mapping[str, str], signature: str | None, now: dt.datetime | None = None
+) -> bool:
+    """``POST /sms/status/``: signature, fields, then ``record_delivery_status``."""
+    _check_signature(url=url, params=params, signature=signature)
+    message_sid = _field(params, "MessageSid", max_length=64)
+    status = _field(params, "MessageStatus", max_length=32, required=False) or _field(
+        params, "SmsStatus", max_length=32, required=False
+    )
+    if not status:
+        raise WebhookError(400, "MessageStatus is required.")
+    error_code = _field(params, "ErrorCode", max_length=16, required=False)
+    return record_delivery_status(provider_sid=message_sid, status=status, error_code=error_code, now=now)
+
+
+# --- Phone simulator ------------------------------------------------------------------------------
+
+SIMULATOR_OUR_NUMBER = "+15005550006"
+
+
+def simulate_inbound(*, from_number: str, body: str, now: dt.datetime | None = None) -> InboundMessage:
+    """Text ``body`` from ``from_number`` as Twilio would deliver it: signed, through the webhook's path."""
+    url = f"{settings.PEERRX_PUBLIC_BASE_URL}{reverse('sms:inbound')}"
+    sid = f"SIM{uuid.uuid4().hex}"
+    params = {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": settings.TWILIO_ACCOUNT_SID or "ACsimulator",
+        "From": from_number,
+        "To": settings.TWILIO_FROM_NUMBER or SIMULATOR_OUR_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+    }
+    signature = transport.sign(url=url, params=params)
+    inbound, _ = process_inbound_webhook(url=url, params=params, signature=signature, now=now)
+    return inbound

@@ -1,3 +1,5 @@
+"""Celery tasks for the SMS outbox: thin wrappers around ``sms.services``."""
+
 from celery import shared_task
 
 from sms import services
@@ -6,3 +8,9 @@ from sms import services
 @shared_task(name="sms.tasks.send_message", ignore_result=True)
 def send_message(message_id: int) -> None:
     services.deliver(message_id=message_id)
+
+
+@shared_task(name="sms.tasks.send_batch", ignore_result=True)
+def send_batch(message_ids: list[int]) -> None:
+    """A slice of a fan-out, sent concurrently (see ``services.deliver_many``)."""
+    services.deliver_many(message_ids=message_ids)

@@ -1,0 +1,696 @@
+import datetime as dt
+
+import pytest
+
+from accounts.models import AuditEntry
+from peer_requests.models import RequestEvent
+from sms import ratelimit, services, transport
+from sms.models import InboundMessage, OutboundMessage, OutboundStatus
+from sms.ratelimit import LocalRateLimiter
+from tests.peer_requests.factories import PeerRequestFactory
+from tests.peers.factories import PeerFactory
+from tests.sms.factories import T0, InboundMessageFactory, OutboundMessageFactory
+
+pytest_plugins = ["tests.fake_twilio"]
+pytestmark = pytest.mark.django_db
+
+
+class ScriptedTransport:
+    """Replaces transport.send: raises the scripted errors in order, then succeeds."""
+
+    def __init__(self, *errors: transport.SendError):
+        self.errors = list(errors)
+        self.sent: list[transport.Outgoing] = []
+        self.calls = 0
+
+    def __call__(self, message: transport.Outgoing) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append(message)
+        return f"SM{self.calls:032x}"
+
+
+def error(code: str, *, retryable: bool) -> transport.SendError:
+    return transport.SendError(code=code, message=f"provider said {code}", retryable=retryable)
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    def install(*errors: transport.SendError) -> ScriptedTransport:
+        fake = ScriptedTransport(*errors)
+        monkeypatch.setattr(transport, "send", fake)
+        return fake
+
+    return install
+
+
+class TestQueueMessage:
+    def test_it_saves_the_row_and_enqueues_delivery_on_commit(
+        self, enqueued, django_capture_on_commit_callbacks
+    ):
+        peer = PeerFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            message = services.queue_message(
+                to=peer.phone, body="Hello", kind=OutboundMessage.Kind.ALERT, peer=peer, now=T0
+            )
+            assert enqueued.ids == []  # not before commit
+        message.refresh_from_db()
+        assert message.to == str(peer.phone)
+        assert message.status == OutboundStatus.QUEUED
+        assert message.created_at == T0
+        assert message.next_attempt_at == T0
+        assert message.provider_sid is None
+        assert enqueued.single == [(message.pk, None)]
+
+    def test_it_keeps_the_row_queued_when_the_broker_is_down(
+        self, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from sms import tasks
+
+        def broker_down(*args, **kwargs):
+            raise ConnectionError("broker down")
+
+        monkeypatch.setattr(tasks.send_message, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            message = services.queue_message(to="+12125550101", body="Hi", kind="alert", now=T0)
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.QUEUED
+
+
+class TestQueueBulk:
+    def test_it_inserts_once_and_enqueues_batches_on_commit(
+        self, enqueued, django_assert_num_queries, django_capture_on_commit_callbacks
+    ):
+        messages = [
+            OutboundMessage(to=f"+1212555{i:04d}", body=f"Alert {i}", kind=OutboundMessage.Kind.ALERT)
+            for i in range(120)
+        ]
+        with django_capture_on_commit_callbacks(execute=True):
+            with django_assert_num_queries(1):
+                saved = services.queue_bulk(messages=messages[:40], now=T0)
+            saved += services.queue_bulk(messages=messages[40:], now=T0)
+        assert [len(batch) for batch in enqueued.batches] == [40, 50, 30]
+        assert sorted(enqueued.ids) == sorted(m.pk for m in saved)
+        assert OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, created_at=T0).count() == 120
+
+    def test_it_enqueues_nothing_for_no_messages(self, enqueued, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.queue_bulk(messages=[], now=T0) == []
+        assert enqueued.batches == []
+
+
+class TestDeliver:
+    def test_it_sends_and_stores_the_provider_id(self, settings):
+        settings.SMS_BACKEND = "console"
+        message = OutboundMessageFactory()
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.SENT
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.SENT
+        assert message.provider_sid.startswith("console-")
+        assert message.sent_at == T0
+        assert message.attempts == 1
+
+    def test_it_never_sends_a_message_twice(self, scripted):
+        fake = scripted()
+        message = OutboundMessageFactory()
+        services.deliver(message_id=message.pk, now=T0)
+        assert services.deliver(message_id=message.pk, now=T0) is None
+        assert fake.calls == 1
+
+    def test_it_never_sends_a_message_that_has_a_provider_id(self, scripted):
+        fake = scripted()
+        message = OutboundMessageFactory(provider_sid="SMalready", status=OutboundStatus.QUEUED)
+        assert services.deliver(message_id=message.pk, now=T0) is None
+        assert fake.calls == 0
+
+    def test_it_leaves_a_message_another_worker_claimed(self, scripted):
+        fake = scripted()
+        message = OutboundMessageFactory(status=OutboundStatus.SENDING)
+        assert services.deliver(message_id=message.pk, now=T0) is None
+        assert fake.calls == 0
+
+    def test_it_passes_the_time_left_as_validity_period(self, scripted):
+        fake = scripted()
+        message = OutboundMessageFactory(valid_until=T0 + dt.timedelta(minutes=10))
+        services.deliver(message_id=message.pk, now=T0)
+        assert fake.sent[0].validity_seconds == 600
+
+    def test_it_sends_without_validity_period_when_there_is_no_deadline(self, scripted):
+        fake = scripted()
+        services.deliver(message_id=OutboundMessageFactory().pk, now=T0)
+        assert fake.sent[0].validity_seconds is None
+
+    @pytest.mark.parametrize(
+        "left", [dt.timedelta(0), dt.timedelta(milliseconds=500), dt.timedelta(minutes=-1)]
+    )
+    def test_it_fails_a_message_whose_deadline_passed_without_sending_it(self, scripted, left):
+        fake = scripted()
+        message = OutboundMessageFactory(valid_until=T0 + left)
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.FAILED
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.FAILED
+        assert message.error_code == "expired"
+        assert message.error_message == "Expired before sending."
+        assert message.attempts == 0
+        assert fake.calls == 0
+
+    def test_it_keeps_an_expired_text_off_the_requests_timeline(self, scripted):
+        scripted()
+        request = PeerRequestFactory()
+        message = OutboundMessageFactory(request=request, valid_until=T0 - dt.timedelta(seconds=1))
+        services.deliver(message_id=message.pk, now=T0)
+        assert not RequestEvent.objects.filter(request=request, kind=RequestEvent.Kind.SMS_FAILED).exists()
+
+    def test_it_retries_an_unexpected_error_instead_of_staying_in_sending(self, monkeypatch, enqueued):
+        def boom(message):
+            raise RuntimeError("library bug")
+
+        monkeypatch.setattr(transport, "send", boom)
+        message = OutboundMessageFactory()
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.QUEUED
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.QUEUED
+        assert message.error_code == "error"
+        assert "library bug" in message.error_message
+
+    def test_it_gives_up_on_a_message_requeued_past_the_maximum(self, settings, scripted):
+        settings.PEERRX_SMS_MAX_ATTEMPTS = 3
+        fake = scripted()
+        message = OutboundMessageFactory(attempts=3, error_code="timeout")
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.FAILED
+        message.refresh_from_db()
+        assert message.error_code == "timeout"
+        assert fake.calls == 0
+
+
+class TestDeliverErrors:
+    @pytest.mark.parametrize("code", ["20429", "429", "500", "503", "timeout", "connection"])
+    def test_it_requeues_a_retryable_error_with_backoff(
+        self, scripted, enqueued, code, django_capture_on_commit_callbacks
+    ):
+        scripted(error(code, retryable=True))
+        message = OutboundMessageFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.QUEUED
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.QUEUED
+        assert message.attempts == 1
+        assert message.provider_sid is None
+        assert message.error_code == code
+        delay = (message.next_attempt_at - T0).total_seconds()
+        assert 2.0 <= delay <= 2.2  # base * 2**1, plus at most 10% jitter
+        [(message_id, countdown)] = enqueued.single
+        assert message_id == message.pk
+        assert countdown == pytest.approx(delay, abs=1e-3)
+
+    def test_it_doubles_the_wait_after_each_failure(self, scripted, enqueued):
+        scripted(*[error("20429", retryable=True)] * 4)
+        message = OutboundMessageFactory()
+        now, waits = T0, []
+        for _ in range(4):
+            services.deliver(message_id=message.pk, now=now)
+            message.refresh_from_db()
+            waits.append((message.next_attempt_at - now).total_seconds())
+            now = message.next_attempt_at
+        for attempt, wait in enumerate(waits, start=1):
+            assert 2**attempt <= wait <= 2**attempt * 1.1
+
+    def test_it_fails_after_the_maximum_attempts(self, settings, scripted, enqueued):
+        settings.PEERRX_SMS_MAX_ATTEMPTS = 3
+        fake = scripted(*[error("503", retryable=True)] * 5)
+        message = OutboundMessageFactory()
+        now = T0
+        for _ in range(3):
+            services.deliver(message_id=message.pk, now=now)
+            message.refresh_from_db()
+            now = message.next_attempt_at
+        assert message.status == OutboundStatus.FAILED
+        assert message.attempts == 3
+        assert message.error_code == "503"
+        assert message.error_message.startswith("Gave up after 3 attempts")
+        assert services.deliver(message_id=message.pk, now=now + dt.timedelta(hours=1)) is None
+        assert fake.calls == 3
+
+    def test_it_opts_the_peer_out_on_21610_and_never_retries(self, scripted, enqueued):
+        fake = scripted(error("21610", retryable=False))
+        peer = PeerFactory()
+        message = OutboundMessageFactory(to=str(peer.phone), peer=peer)
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.FAILED
+        message.refresh_from_db()
+        peer.refresh_from_db()
+        assert message.status == OutboundStatus.FAILED
+        assert message.error_code == "21610"
+        assert peer.opted_out_at == T0
+        assert peer.phone_flagged_at is None
+        assert enqueued.ids == []
+        assert services.send_due_messages(now=T0 + dt.timedelta(hours=1)) == 0
+        assert services.deliver(message_id=message.pk, now=T0 + dt.timedelta(hours=1)) is None
+        assert fake.calls == 1
+        audit = AuditEntry.objects.get(action="peer.opted_out_by_provider")
+        assert audit.target_id == str(peer.pk)
+
+    def test_it_finds_the_peer_by_number_when_the_message_names_none(self, scripted):
+        scripted(error("21610", retryable=False))
+        peer = PeerFactory()
+        message = OutboundMessageFactory(to=str(peer.phone), kind=OutboundMessage.Kind.REPLY)
+        services.deliver(message_id=message.pk, now=T0)
+        peer.refresh_from_db()
+        assert peer.opted_out_at == T0
+
+    def test_it_keeps_the_first_opt_out_time(self, scripted):
+        scripted(error("21610", retryable=False))
+        peer = PeerFactory(opted_out_at=T0 - dt.timedelta(days=1))
+        services.deliver(message_id=OutboundMessageFactory(to=str(peer.phone), peer=peer).pk, now=T0)
+        peer.refresh_from_db()
+        assert peer.opted_out_at == T0 - dt.timedelta(days=1)
+        assert not AuditEntry.objects.filter(action="peer.opted_out_by_provider").exists()
+
+    @pytest.mark.parametrize("code", ["21211", "21614"])
+    def test_it_flags_the_peers_number_when_it_is_invalid(self, scripted, enqueued, code):
+        scripted(error(code, retryable=False))
+        peer = PeerFactory()
+        message = OutboundMessageFactory(to=str(peer.phone), peer=peer)
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.FAILED
+        peer.refresh_from_db()
+        assert peer.phone_flagged_at == T0
+        assert peer.opted_out_at is None
+        assert enqueued.ids == []
+        assert AuditEntry.objects.filter(action="peer.phone_flagged", target_id=str(peer.pk)).exists()
+
+    def test_it_fails_other_client_errors_without_touching_the_peer(self, scripted, enqueued):
+        scripted(error("21606", retryable=False))
+        peer = PeerFactory()
+        message = OutboundMessageFactory(to=str(peer.phone), peer=peer)
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.FAILED
+        peer.refresh_from_db()
+        assert (peer.opted_out_at, peer.phone_flagged_at) == (None, None)
+        assert enqueued.ids == []
+
+    def test_it_puts_a_failure_on_the_requests_timeline(self, scripted):
+        scripted(error("21211", retryable=False))
+        request = PeerRequestFactory()
+        peer = PeerFactory()
+        message = OutboundMessageFactory(to=str(peer.phone), peer=peer, request=request)
+        services.deliver(message_id=message.pk, now=T0)
+        event = RequestEvent.objects.get(request=request, kind=RequestEvent.Kind.SMS_FAILED)
+        assert event.peer == peer
+        assert event.at == T0
+        assert "21211" in event.detail
+
+
+class TestRetryStormAgainstFakeTwilio:
+    """The real SDK against the fake Twilio: each message ends sent exactly once."""
+
+    def run_until_settled(self, messages, enqueued, start):
+        now = start
+        for message in messages:
+            services.deliver(message_id=message.pk, now=now)
+        for _ in range(20):
+            if not OutboundMessage.objects.filter(status__in=["queued", "sending"]).exists():
+                return
+            now += dt.timedelta(minutes=10)
+            enqueued.clear()
+            services.send_due_messages(now=now)
+            for message_id in enqueued.ids:
+                services.deliver(message_id=message_id, now=now)
+        raise AssertionError("messages still queued after 20 sweeps")
+
+    def test_it_sends_each_message_exactly_once_through_a_20429_storm(self, twilio_settings, enqueued):
+        peers = PeerFactory.create_batch(12)
+        messages = [OutboundMessageFactory(to=str(p.phone), peer=p) for p in peers]
+        twilio_settings.script(*["429"] * 30, "500", "timeout", "drop")
+        twilio_settings.hang_seconds = 0.2
+        self.run_until_settled(messages, enqueued, T0)
+
+        assert sorted(m.to for m in twilio_settings.messages) == sorted(str(p.phone) for p in peers)
+        for message in OutboundMessage.objects.all():
+            assert message.status == OutboundStatus.SENT
+            assert twilio_settings.message(message.provider_sid).to == message.to
+        assert len(twilio_settings.calls) == 12 + 33
+
+    def test_it_opts_out_on_21610_and_flags_on_21211_without_retrying(self, twilio_settings, enqueued):
+        opted_out, invalid, fine = PeerFactory.create_batch(3)
+        twilio_settings.script("21610", to=str(opted_out.phone))
+        twilio_settings.script("21211", to=str(invalid.phone))
+        messages = [OutboundMessageFactory(to=str(p.phone), peer=p) for p in (opted_out, invalid, fine)]
+        self.run_until_settled(messages, enqueued, T0)
+
+        for peer in (opted_out, invalid, fine):
+            peer.refresh_from_db()
+        assert opted_out.opted_out_at == T0
+        assert invalid.phone_flagged_at == T0
+        assert (fine.opted_out_at, fine.phone_flagged_at) == (None, None)
+        assert len(twilio_settings.calls_to(str(opted_out.phone))) == 1
+        assert len(twilio_settings.calls_to(str(invalid.phone))) == 1
+        assert [m.to for m in twilio_settings.messages] == [str(fine.phone)]
+        statuses = dict(OutboundMessage.objects.values_list("peer_id", "status"))
+        assert statuses == {
+            opted_out.pk: OutboundStatus.FAILED,
+            invalid.pk: OutboundStatus.FAILED,
+            fine.pk: OutboundStatus.SENT,
+        }
+
+
+class TestSendDueMessages:
+    def test_it_enqueues_due_queued_messages_only(self, enqueued):
+        due = OutboundMessageFactory(next_attempt_at=T0)
+        OutboundMessageFactory(next_attempt_at=T0 + dt.timedelta(seconds=1))
+        OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMx")
+        OutboundMessageFactory(status=OutboundStatus.FAILED)
+        assert services.send_due_messages(now=T0) == 1
+        assert enqueued.ids == [due.pk]
+
+    def test_it_does_not_enqueue_the_same_message_every_sweep(self, enqueued):
+        message = OutboundMessageFactory(next_attempt_at=T0)
+        assert services.send_due_messages(now=T0) == 1
+        assert services.send_due_messages(now=T0 + dt.timedelta(seconds=5)) == 0
+        later = T0 + services.SWEEP_REENQUEUE_AFTER
+        assert services.send_due_messages(now=later) == 1
+        assert enqueued.ids == [message.pk, message.pk]
+
+    def test_it_requeues_a_message_stuck_in_sending_without_a_provider_id(self, enqueued):
+        claimed_at = T0 - services.STUCK_SENDING_AFTER - dt.timedelta(seconds=1)
+        stuck = OutboundMessageFactory(
+            status=OutboundStatus.SENDING, status_updated_at=claimed_at, attempts=1
+        )
+        OutboundMessageFactory(status=OutboundStatus.SENDING, status_updated_at=T0 - dt.timedelta(seconds=30))
+        OutboundMessageFactory(
+            status=OutboundStatus.SENDING, status_updated_at=claimed_at, provider_sid="SMy"
+        )
+        assert services.send_due_messages(now=T0) == 1
+        assert enqueued.ids == [stuck.pk]
+        stuck.refresh_from_db()
+        assert stuck.status == OutboundStatus.QUEUED
+        assert stuck.attempts == 1
+
+    def test_it_picks_up_a_message_whose_enqueue_failed(self, monkeypatch, enqueued):
+        from sms import tasks
+
+        def broker_down(*args, **kwargs):
+            raise ConnectionError("broker down")
+
+        monkeypatch.setattr(tasks.send_message, "delay", broker_down)
+        message = services.queue_message(to="+12125550101", body="Hi", kind="alert", now=T0)
+        services.enqueue_delivery(message_id=message.pk)  # what on_commit runs: fails quietly
+        assert services.send_due_messages(now=T0 + dt.timedelta(seconds=5)) == 1
+        assert enqueued.batches == [[message.pk]]
+
+
+class TestRetryDelay:
+    @pytest.mark.parametrize(("attempts", "base"), [(1, 2), (2, 4), (3, 8), (7, 128), (9, 300), (20, 300)])
+    def test_it_doubles_up_to_the_cap_with_bounded_jitter(self, attempts, base):
+        assert services.retry_delay(attempts=attempts, rng=lambda: 0.0) == base
+        assert services.retry_delay(attempts=attempts, rng=lambda: 1.0) == pytest.approx(base * 1.1)
+
+
+class TestRateLimit:
+    @pytest.fixture
+    def clock(self, monkeypatch):
+        """A limiter of one text per second whose clock stands still (sleeps are recorded, not slept)."""
+        limiter = LocalRateLimiter(1.0, clock=lambda: 100.0)
+        monkeypatch.setattr(ratelimit, "limiter", lambda: limiter)
+        return limiter
+
+    def test_it_spaces_sends_one_interval_apart(
+        self, clock, scripted, enqueued, no_sleep, django_capture_on_commit_callbacks
+    ):
+        fake = scripted()
+        messages = OutboundMessageFactory.create_batch(5)
+        with django_capture_on_commit_callbacks(execute=True):
+            results = [services.deliver(message_id=m.pk, now=T0) for m in messages]
+
+        # The first goes now, the second after a one-second wait in the worker; the others keep
+        # their reserved slots and come back for them.
+        assert results == ["sent", "sent", "queued", "queued", "queued"]
+        assert no_sleep == [1.0]
+        assert fake.calls == 2
+        deferred = OutboundMessage.objects.filter(pk__in=[m.pk for m in messages[2:]]).order_by("pk")
+        assert [(m.rate_slot_at - T0).total_seconds() for m in deferred] == [2.0, 3.0, 4.0]
+        assert [m.next_attempt_at for m in deferred] == [m.rate_slot_at for m in deferred]
+        assert [m.attempts for m in deferred] == [0, 0, 0]
+        assert [countdown for _, countdown in enqueued.single] == [2.0, 3.0, 4.0]
+
+    def test_it_sends_in_the_reserved_slot_without_taking_another(self, clock, scripted, enqueued, no_sleep):
+        fake = scripted()
+        messages = OutboundMessageFactory.create_batch(3)
+        for m in messages:
+            services.deliver(message_id=m.pk, now=T0)
+        third = messages[2]
+        assert services.deliver(message_id=third.pk, now=T0 + dt.timedelta(seconds=2)) == "sent"
+        third.refresh_from_db()
+        assert third.rate_slot_at is None
+        assert third.attempts == 1
+        assert fake.calls == 3
+        assert clock.reserve() == 3.0  # slots 0, 1, 2 were taken; the next free one is 3
+
+    def test_it_waits_in_the_worker_for_a_close_slot(self, clock, scripted, enqueued, no_sleep):
+        scripted()
+        messages = OutboundMessageFactory.create_batch(3)
+        for m in messages:
+            services.deliver(message_id=m.pk, now=T0)
+        # The third comes back half a second early: it waits the rest in the worker.
+        services.deliver(message_id=messages[2].pk, now=T0 + dt.timedelta(seconds=1.5))
+        assert no_sleep == [1.0, 0.5]
+
+    def test_it_does_not_limit_when_the_setting_is_zero(self, settings, scripted, no_sleep):
+        settings.PEERRX_SMS_MAX_PER_SECOND = 0
+        fake = scripted()
+        for m in OutboundMessageFactory.create_batch(5):
+            services.deliver(message_id=m.pk, now=T0)
+        assert fake.calls == 5
+        assert no_sleep == []
+
+
+class TestDeliverMany:
+    def test_it_sends_every_message_once(self, scripted):
+        fake = scripted()
+        messages = OutboundMessageFactory.create_batch(6)
+        services.deliver_many(message_ids=[m.pk for m in messages] + [messages[0].pk])
+        assert fake.calls == 6
+        assert set(OutboundMessage.objects.values_list("status", flat=True)) == {OutboundStatus.SENT}
+
+    def test_it_claims_the_batch_in_one_update_and_records_each_send(
+        self, scripted, django_assert_num_queries
+    ):
+        scripted()
+        messages = OutboundMessageFactory.create_batch(6)
+        with django_assert_num_queries(2 + 6):  # claim + read back, then one UPDATE per sent message
+            services.deliver_many(message_ids=[m.pk for m in messages])
+
+    def test_it_carries_on_after_one_message_breaks(self, monkeypatch, scripted):
+        fake = scripted()
+        messages = OutboundMessageFactory.create_batch(3)
+        real_send = services._send_claimed
+
+        def send(message, *, now=None):
+            if message.pk == messages[0].pk:
+                raise RuntimeError("database hiccup")
+            return real_send(message, now=now)
+
+        monkeypatch.setattr(services, "_send_claimed", send)
+        services.deliver_many(message_ids=[m.pk for m in messages])
+        assert fake.calls == 2
+
+    def test_it_leaves_messages_it_did_not_claim(self, scripted):
+        fake = scripted()
+        mine = OutboundMessageFactory()
+        someone_elses = OutboundMessageFactory(status=OutboundStatus.SENDING, claim_token="f" * 32)
+        services.deliver_many(message_ids=[mine.pk, someone_elses.pk])
+        assert fake.calls == 1
+        someone_elses.refresh_from_db()
+        assert someone_elses.status == OutboundStatus.SENDING
+
+
+class TestRecordDeliveryStatus:
+    @pytest.fixture
+    def sent(self):
+        return OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMsent", sent_at=T0)
+
+    def test_it_moves_the_status_forward(self, sent):
+        later = T0 + dt.timedelta(seconds=5)
+        assert services.record_delivery_status(provider_sid="SMsent", status="delivered", now=later)
+        sent.refresh_from_db()
+        assert sent.status == OutboundStatus.DELIVERED
+        assert sent.status_updated_at == later
+
+    def test_it_ignores_a_duplicate(self, sent):
+        services.record_delivery_status(provider_sid="SMsent", status="delivered", now=T0)
+        assert not services.record_delivery_status(
+            provider_sid="SMsent", status="delivered", now=T0 + dt.timedelta(1)
+        )
+        sent.refresh_from_db()
+        assert sent.status_updated_at == T0
+
+    @pytest.mark.parametrize("late", ["queued", "sending", "sent", "accepted"])
+    def test_it_never_moves_back_for_a_late_callback(self, sent, late):
+        services.record_delivery_status(provider_sid="SMsent", status="delivered", now=T0)
+        assert not services.record_delivery_status(provider_sid="SMsent", status=late, now=T0)
+        sent.refresh_from_db()
+        assert sent.status == OutboundStatus.DELIVERED
+
+    def test_it_ends_right_whatever_the_order(self, sent):
+        for status in ["delivered", "sent", "queued", "sending", "delivered", "sent"]:
+            services.record_delivery_status(provider_sid="SMsent", status=status, now=T0)
+        sent.refresh_from_db()
+        assert sent.status == OutboundStatus.DELIVERED
+
+    def test_it_records_a_delivery_failure_with_its_code(self, sent):
+        request = PeerRequestFactory()
+        OutboundMessage.objects.filter(pk=sent.pk).update(request=request)
+        assert services.record_delivery_status(
+            provider_sid="SMsent", status="undelivered", error_code="30003", now=T0
+        )
+        sent.refresh_from_db()
+        assert sent.status == OutboundStatus.UNDELIVERED
+        assert sent.error_code == "30003"
+        assert "Unreachable" in sent.error_message
+        assert RequestEvent.objects.filter(request=request, kind=RequestEvent.Kind.SMS_FAILED).count() == 1
+
+    def test_it_opts_the_peer_out_when_the_callback_says_21610(self):
+        peer = PeerFactory()
+        OutboundMessageFactory(to=str(peer.phone), peer=peer, status=OutboundStatus.SENT, provider_sid="SMp")
+        services.record_delivery_status(provider_sid="SMp", status="failed", error_code="21610", now=T0)
+        peer.refresh_from_db()
+        assert peer.opted_out_at == T0
+
+    def test_it_ignores_an_unknown_message(self, sent):
+        assert not services.record_delivery_status(provider_sid="SMunknown", status="delivered", now=T0)
+        sent.refresh_from_db()
+        assert sent.status == OutboundStatus.SENT
+
+    def test_it_ignores_an_unknown_status_word(self, sent):
+        assert not services.record_delivery_status(provider_sid="SMsent", status="teleported", now=T0)
+        sent.refresh_from_db()
+        assert sent.status == OutboundStatus.SENT
+
+
+class TestReceiveInbound:
+    def test_it_stores_the_text_acts_once_and_queues_the_answer(
+        self, reply_handler, enqueued, django_capture_on_commit_callbacks
+    ):
+        peer = PeerFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            inbound, created = services.receive_inbound(
+                message_sid="SM1",
+                from_number=str(peer.phone),
+                to_number="+15005550006",
+                body="YES 4821",
+                now=T0,
+            )
+        assert created
+        assert inbound.peer == peer
+        assert inbound.to_number == "+15005550006"
+        assert inbound.handled_at == T0
+        assert inbound.outcome == "replied"
+        assert reply_handler.calls == [("SM1", "YES 4821", T0)]
+        reply = OutboundMessage.objects.get(kind=OutboundMessage.Kind.REPLY)
+        assert (reply.to, reply.body, reply.peer) == (str(peer.phone), "Thanks, got it.", peer)
+        assert enqueued.ids == [reply.pk]
+
+    def test_it_stores_and_acts_on_a_duplicate_only_once(self, reply_handler):
+        first, created = services.receive_inbound(
+            message_sid="SM1", from_number="+12125550101", body="YES", now=T0
+        )
+        again, created_again = services.receive_inbound(
+            message_sid="SM1", from_number="+12125550101", body="YES", now=T0
+        )
+        assert (created, created_again) == (True, False)
+        assert again.pk == first.pk
+        assert InboundMessage.objects.count() == 1
+        assert len(reply_handler.calls) == 1
+        assert OutboundMessage.objects.count() == 1
+
+    def test_it_queues_nothing_when_the_handler_has_no_answer(self, reply_handler):
+        reply_handler.reply = None
+        inbound, _ = services.receive_inbound(
+            message_sid="SM1", from_number="+12125550101", body="hm", now=T0
+        )
+        assert inbound.outcome == "no reply"
+        assert inbound.handled_at == T0
+        assert not OutboundMessage.objects.exists()
+
+    def test_it_keeps_the_outcome_the_handler_recorded(self, monkeypatch, reply_handler):
+        def handler(*, inbound, now):
+            InboundMessage.objects.filter(pk=inbound.pk).update(outcome="yes 4821")
+            return "You're on the list for 4821."
+
+        import sys
+
+        monkeypatch.setattr(sys.modules["matching.replies"], "handle_inbound", handler)
+        inbound, _ = services.receive_inbound(
+            message_sid="SM1", from_number="+12125550101", body="Y 4821", now=T0
+        )
+        assert inbound.outcome == "yes 4821"
+
+    def test_it_keeps_the_text_when_the_handler_fails_and_retries_it(self, reply_handler):
+        reply_handler.error = RuntimeError("deadlock")
+        inbound, created = services.receive_inbound(
+            message_sid="SM1", from_number="+12125550101", body="YES", now=T0
+        )
+        assert created
+        assert inbound.handled_at is None
+        assert inbound.outcome == "error"
+        assert not OutboundMessage.objects.exists()
+
+        reply_handler.error = None
+        assert services.retry_unhandled_inbound(now=T0 + dt.timedelta(seconds=10)) == 0  # too soon
+        assert services.retry_unhandled_inbound(now=T0 + dt.timedelta(seconds=40)) == 1
+        inbound.refresh_from_db()
+        assert inbound.handled_at == T0 + dt.timedelta(seconds=40)
+        assert OutboundMessage.objects.filter(kind="reply").count() == 1
+        assert services.retry_unhandled_inbound(now=T0 + dt.timedelta(seconds=50)) == 0
+        assert len(reply_handler.calls) == 2
+
+    def test_it_does_not_retry_old_texts(self, reply_handler):
+        InboundMessageFactory(received_at=T0 - dt.timedelta(hours=1))
+        assert services.retry_unhandled_inbound(now=T0) == 0
+        assert reply_handler.calls == []
+
+    @pytest.mark.parametrize("number", ["", "abc", "+1", "☃", "+15555550101"])
+    def test_it_stores_a_text_from_a_number_that_is_no_peer(self, reply_handler, number):
+        inbound, created = services.receive_inbound(message_sid="SM1", from_number=number, body="YES", now=T0)
+        assert created
+        assert inbound.peer is None
+
+
+class TestPeerForNumber:
+    def test_it_finds_the_peer_however_the_number_is_written(self):
+        peer = PeerFactory(phone="+12125550199")
+        assert services.peer_for_number("+12125550199") == peer
+        assert services.peer_for_number("(212) 555-0199") == peer
+
+    def test_it_finds_a_peer_with_a_test_range_number(self):
+        peer = PeerFactory(phone="+15555550101")
+        assert services.peer_for_number("+15555550101") == peer
+
+
+class TestSimulateInbound:
+    def test_it_goes_through_the_signed_webhook_path(self, monkeypatch, reply_handler):
+        seen = {}
+        real = services.process_inbound_webhook
+
+        def spy(*, url, params, signature, now=None):
+            seen.update(url=url, params=dict(params), signature=signature)
+            return real(url=url, params=params, signature=signature, now=now)
+
+        monkeypatch.setattr(services, "process_inbound_webhook", spy)
+        peer = PeerFactory()
+        inbound = services.simulate_inbound(from_number=str(peer.phone), body="YES 4821", now=T0)
+
+        assert seen["url"] == "http://testserver/sms/inbound/"
+        assert transport.is_valid_signature(
+            url=seen["url"], params=seen["params"], signature=seen["signature"]
+        )
+        assert inbound.message_sid.startswith("SIM")
+        assert inbound.message_sid == seen["params"]["MessageSid"]
+        assert (inbound.from_number, inbound.body, inbound.peer) == (str(peer.phone), "YES 4821", peer)
+        assert len(reply_handler.calls) == 1
+
+    def test_it_stores_nothing_when_the_signature_does_not_check_out(self, monkeypatch, reply_handler):
+        monkeypatch.setattr(transport, "sign", lambda *, url, params: "forged")
+        with pytest.raises(services.WebhookError) as raised:
+            services.simulate_inbound(from_number="+12125550101", body="YES", now=T0)
+        assert raised.value.status == 403
+        assert not InboundMessage.objects.exists()
+        assert reply_handler.calls == []
