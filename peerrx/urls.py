@@ -19,4 +19,5 @@ urlpatterns = [
     path("sms/", include("sms.urls")),
     path("reports/", include("reporting.urls")),
     path("staff/", include("matching.urls")),
+    path("decisions/", include("matching.explain_urls")),
 ]
