@@ -138,6 +138,7 @@ class RequestEvent(models.Model):
         OPENED = "opened", "No YES at the choice: open to the first YES"
         ASSIGNED = "assigned", "Peer assigned"
         WITHDRAWN = "withdrawn", "Assigned peer withdrew"
+        REOPENED = "reopened", "Reopened: first YES wins until expiry"
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
         RESUBMITTED = "resubmitted", "Resubmitted"

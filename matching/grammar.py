@@ -1,0 +1,132 @@
+"""The peers' SMS reply grammar: text in, one ``Command`` out. Pure: no database, no clock.
+
+Case-insensitive and tolerant of punctuation and spacing: the body is cut into words and
+numbers ("YES#4821", "yes 4821!", "Y4821" all read as YES 4821). Opt-out and opt-in keywords
+count only when they are the whole message, as carriers and Twilio treat them; so "CANCEL 4821"
+withdraws from a request while a bare "CANCEL" unsubscribes.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    YES = "yes"
+    NO = "no"
+    DECLINE_REASON = "decline_reason"  # a bare 1..5 answering the NO menu
+    ON = "on"
+    OFF = "off"
+    WITHDRAW = "withdraw"  # CANCEL <code>
+    HELP = "help"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    BAD_HOURS = "bad_hours"  # ON/OFF with hours outside 1..72
+    UNKNOWN = "unknown"
+
+
+# The NO menu, in the order peers see it; the digit is the position.
+DECLINE_MENU = (
+    ("with_another_person", "with another person"),
+    ("in_transit", "in transit"),
+    ("off_shift", "off shift"),
+    ("personal", "personal"),
+    ("other", "other"),
+)
+
+YES_WORDS = frozenset({"YES", "Y", "YEAH", "YEP", "YA", "YS", "YE", "YESS"})
+NO_WORDS = frozenset({"NO", "N", "NOPE", "NAH"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+# Twilio's default opt-out keywords plus the two Advanced Opt-Out adds.
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
+HOUR_WORDS = frozenset({"H", "HR", "HRS", "HOUR", "HOURS"})
+
+# ON and OFF last 8 hours unless the peer says how many (1..72), e.g. "OFF 4".
+ON_HOURS = 8
+OFF_DEFAULT_HOURS = 8
+MAX_HOURS = 72
+
+_TOKEN = re.compile(r"[A-Z]+|\d+")
+_CODE = re.compile(r"\d{4}")
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: Kind
+    code: str | None = None
+    hours: int | None = None
+    reason: str | None = None  # an Alert.DeclineReason value
+
+
+def tokens(body: str) -> list[str]:
+    """Upper-cased words and digit runs; everything else separates them."""
+    return _TOKEN.findall((body or "").upper())
+
+
+def _code(token: str) -> str | None:
+    return token if _CODE.fullmatch(token) else None
+
+
+def _reason(token: str) -> str | None:
+    if token.isdigit() and 1 <= int(token) <= len(DECLINE_MENU):
+        return DECLINE_MENU[int(token) - 1][0]
+    return None
+
+
+def _compact(body: str) -> str:
+    """The body without spaces or punctuation, for whole-message keywords ("STOP ALL", "Opt-out")."""
+    return "".join(tokens(body))
+
+
+def parse(body: str) -> Command:
+    words = tokens(body)
+    if not words:
+        return Command(Kind.UNKNOWN)
+    head, rest = words[0], words[1:]
+    compact = _compact(body)
+
+    if compact in OPT_OUT_WORDS:
+        return Command(Kind.OPT_OUT)
+    if compact in OPT_IN_WORDS:
+        return Command(Kind.OPT_IN)
+    if compact in HELP_WORDS:
+        return Command(Kind.HELP)
+
+    if head in YES_WORDS:
+        if not rest:
+            return Command(Kind.YES)
+        if len(rest) == 1 and _code(rest[0]):
+            return Command(Kind.YES, code=rest[0])
+        return Command(Kind.UNKNOWN)
+
+    if head in NO_WORDS:
+        if not rest:
+            return Command(Kind.NO)
+        if len(rest) == 1 and _reason(rest[0]):
+            return Command(Kind.NO, reason=_reason(rest[0]))
+        code = _code(rest[0])
+        if code and len(rest) == 1:
+            return Command(Kind.NO, code=code)
+        if code and len(rest) == 2 and _reason(rest[1]):
+            return Command(Kind.NO, code=code, reason=_reason(rest[1]))
+        return Command(Kind.UNKNOWN)
+
+    if len(words) == 1 and _reason(head):
+        return Command(Kind.DECLINE_REASON, reason=_reason(head))
+
+    if head in ("ON", "OFF"):
+        kind = Kind.ON if head == "ON" else Kind.OFF
+        if not rest:
+            return Command(kind, hours=ON_HOURS if kind == Kind.ON else OFF_DEFAULT_HOURS)
+        if rest[0].isdigit() and (len(rest) == 1 or (len(rest) == 2 and rest[1] in HOUR_WORDS)):
+            hours = int(rest[0])
+            if 1 <= hours <= MAX_HOURS:
+                return Command(kind, hours=hours)
+            return Command(Kind.BAD_HOURS)
+        return Command(Kind.UNKNOWN)
+
+    if head == "CANCEL" and len(rest) == 1 and _code(rest[0]):
+        return Command(Kind.WITHDRAW, code=rest[0])
+
+    return Command(Kind.UNKNOWN)

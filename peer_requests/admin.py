@@ -1,0 +1,159 @@
+"""Requests in the Django admin: read-only history, plus the follow-up of expired requests.
+
+The workflow fields are never edited by hand here (every change goes through
+``matching.services``); an expired request not yet followed up shows the follow-up outcome
+and note as the only editable fields, saved through ``record_follow_up``.
+"""
+
+from django.contrib import admin, messages
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from matching import services
+from matching.services import DispatchError
+from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
+
+FOLLOW_UP_FIELDS = ("follow_up_outcome", "follow_up_note")
+
+
+class FollowUpFilter(admin.SimpleListFilter):
+    title = "follow-up"
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return [("due", "Due"), ("done", "Done")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "due":
+            return queryset.filter(status=RequestStatus.EXPIRED, followed_up_at__isnull=True)
+        if self.value() == "done":
+            return queryset.filter(followed_up_at__isnull=False)
+        return queryset
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    fields = (
+        "peer",
+        "agency",
+        "response",
+        "responded_at",
+        "decline_reason",
+        "is_assigned",
+        "withdrawn_at",
+        "rank",
+        "score",
+        "breakdown",
+    )
+    readonly_fields = fields
+    ordering = ("rank", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("request", "peer__agency")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="agency")
+    def agency(self, alert: Alert) -> str:
+        return alert.peer.agency.name
+
+    @admin.display(description="score breakdown")
+    def breakdown(self, alert: Alert) -> str:
+        if not alert.score_breakdown:
+            return "–"
+        return render_to_string("matching/_breakdown.html", {"breakdown": alert.score_breakdown})
+
+
+class RequestEventInline(admin.TabularInline):
+    model = RequestEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "kind", "peer", "actor", "detail")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("peer", "actor")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PeerRequest)
+class PeerRequestAdmin(admin.ModelAdmin):
+    list_display = ("code", "location", "need", "status_badge", "created_at", "assigned_peer", "follow_up")
+    list_filter = ("status", FollowUpFilter, "need", "created_at", "location")
+    list_select_related = ("location", "assigned_peer")
+    search_fields = ("code", "location__name")
+    date_hierarchy = "created_at"
+    inlines = [AlertInline, RequestEventInline]
+    fieldsets = [
+        (None, {"fields": ("code", "location", "status", "need", "age_range", "gender", "languages")}),
+        ("Contact at the location", {"fields": ("callback_contact",)}),
+        (
+            "Timing",
+            {"fields": ("created_at", "created_by", "selection_due_at", "expires_at", "closed_at")},
+        ),
+        ("Assignment", {"fields": ("assigned_peer", "assigned_at", "assignment_reason")}),
+        (
+            "Follow-up",
+            {
+                "fields": (
+                    "follow_up_outcome",
+                    "follow_up_note",
+                    "followed_up_at",
+                    "followed_up_by",
+                    "resubmitted_from",
+                )
+            },
+        ),
+    ]
+
+    def _follow_up_due(self, obj) -> bool:
+        return obj is not None and obj.status == RequestStatus.EXPIRED and obj.followed_up_at is None
+
+    def get_readonly_fields(self, request, obj=None):
+        every = [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+        if self._follow_up_due(obj):
+            return [f for f in every if f not in FOLLOW_UP_FIELDS]
+        return every
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("location", "assigned_peer")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # requests are submitted through the request form (or "on behalf" by staff)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: PeerRequest) -> str:
+        return obj.get_status_display()
+
+    @admin.display(description="follow-up")
+    def follow_up(self, obj: PeerRequest) -> str:
+        if obj.followed_up_at:
+            return obj.get_follow_up_outcome_display()
+        if obj.status == RequestStatus.EXPIRED:
+            return format_html("<strong>{}</strong>", "due")
+        return ""
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Only the follow-up is saved, through the service (audited, on the timeline)."""
+        if not (change and self._follow_up_due(PeerRequest.objects.get(pk=obj.pk))):
+            return
+        if not form.cleaned_data.get("follow_up_outcome"):
+            return
+        try:
+            services.record_follow_up(
+                peer_request=obj,
+                actor=request.user,
+                outcome=form.cleaned_data["follow_up_outcome"],
+                note=form.cleaned_data.get("follow_up_note", ""),
+            )
+        except DispatchError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)

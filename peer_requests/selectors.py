@@ -1,0 +1,212 @@
+"""Reads about requests: pages (scoped by who is looking), the live progress, and the
+lookups the SMS reply handling needs. Every list is a constant number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+
+from accounts.roles import location_membership
+from agencies.models import Agency
+from locations.models import Location
+from peer_requests.models import ACTIVE_STATUSES, Alert, PeerRequest, RequestEvent, RequestStatus
+from peerrx.choices import OrganisationStatus
+from peers.models import Peer
+from sms.models import OutboundMessage, OutboundStatus
+
+# The list page's filters: a name in the query string → the statuses it shows.
+STATUS_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "active": ("Active", tuple(ACTIVE_STATUSES)),
+    "assigned": ("Assigned", (RequestStatus.ASSIGNED,)),
+    "expired": ("Expired", (RequestStatus.EXPIRED,)),
+    "cancelled": ("Cancelled", (RequestStatus.CANCELLED,)),
+}
+
+FAILED_STATUSES = (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)
+
+
+# --- scope -----------------------------------------------------------------------------------
+
+
+def visible_requests(*, user) -> QuerySet[PeerRequest]:
+    """Peer-RX staff see every request; location staff their location's; anyone else none."""
+    if user.is_authenticated and user.is_staff:
+        return PeerRequest.objects.all()
+    membership = location_membership(user)
+    if membership is None:
+        return PeerRequest.objects.none()
+    return PeerRequest.objects.filter(location_id=membership.location_id)
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def request_list(*, queryset: QuerySet[PeerRequest], status: str = "") -> QuerySet[PeerRequest]:
+    """Newest first, with reply counts: one query whatever the number of rows."""
+    if status in STATUS_FILTERS:
+        queryset = queryset.filter(status__in=STATUS_FILTERS[status][1])
+    return (
+        queryset.select_related("location", "assigned_peer__agency")
+        .annotate(
+            alert_count=Count("alerts", distinct=True),
+            yes_count=Count("alerts", filter=Q(alerts__response=Alert.Response.YES), distinct=True),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def request_detail(*, queryset: QuerySet[PeerRequest], pk: int) -> PeerRequest | None:
+    return (
+        queryset.select_related(
+            "location__county",
+            "assigned_peer__agency",
+            "created_by",
+            "followed_up_by",
+            "resubmitted_from",
+            "resubmission",
+        )
+        .prefetch_related("languages")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class RequestProgress:
+    alerts: int
+    delivered: int
+    failed: int
+    yes: int
+    no: int
+
+    @property
+    def no_reply(self) -> int:
+        return self.alerts - self.yes - self.no
+
+
+def request_progress(*, peer_request: PeerRequest) -> RequestProgress:
+    """Counts for the live page (two queries)."""
+    replies = Alert.objects.filter(request=peer_request).aggregate(
+        alerts=Count("pk"),
+        yes=Count("pk", filter=Q(response=Alert.Response.YES)),
+        no=Count("pk", filter=Q(response=Alert.Response.NO)),
+    )
+    texts = OutboundMessage.objects.filter(request=peer_request, kind=OutboundMessage.Kind.ALERT).aggregate(
+        delivered=Count("pk", filter=Q(status=OutboundStatus.DELIVERED)),
+        failed=Count("pk", filter=Q(status__in=FAILED_STATUSES)),
+    )
+    return RequestProgress(
+        alerts=replies["alerts"],
+        delivered=texts["delivered"],
+        failed=texts["failed"],
+        yes=replies["yes"],
+        no=replies["no"],
+    )
+
+
+def responders(*, peer_request: PeerRequest) -> QuerySet[Alert]:
+    """The YES replies, best-ranked first once the choice has ranked them."""
+    return (
+        Alert.objects.filter(request=peer_request, response=Alert.Response.YES)
+        .select_related("peer__agency")
+        .order_by(
+            Case(When(rank__isnull=True, then=Value(1)), default=Value(0)), "rank", "responded_at", "pk"
+        )
+    )
+
+
+def timeline(*, peer_request: PeerRequest) -> QuerySet[RequestEvent]:
+    return (
+        RequestEvent.objects.filter(request=peer_request).select_related("actor", "peer").order_by("at", "id")
+    )
+
+
+def failed_messages(*, peer_request: PeerRequest) -> QuerySet[OutboundMessage]:
+    """Texts about this request that could not be delivered, shown on the request page."""
+    return (
+        OutboundMessage.objects.filter(request=peer_request, status__in=FAILED_STATUSES)
+        .select_related("peer")
+        .order_by("created_at", "id")
+    )
+
+
+def follow_up_queue() -> QuerySet[PeerRequest]:
+    """Expired requests nobody has followed up yet, oldest first."""
+    return (
+        PeerRequest.objects.filter(status=RequestStatus.EXPIRED, followed_up_at__isnull=True)
+        .select_related("location", "resubmission")
+        .order_by("expires_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class StaffCounts:
+    active_requests: int
+    follow_ups_due: int
+    pending_locations: int
+    pending_agencies: int
+
+    @property
+    def pending_organisations(self) -> int:
+        return self.pending_locations + self.pending_agencies
+
+
+def staff_counts() -> StaffCounts:
+    """The staff home's numbers (three queries)."""
+    requests = PeerRequest.objects.aggregate(
+        active=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
+        follow_ups=Count("pk", filter=Q(status=RequestStatus.EXPIRED, followed_up_at__isnull=True)),
+    )
+    return StaffCounts(
+        active_requests=requests["active"],
+        follow_ups_due=requests["follow_ups"],
+        pending_locations=Location.objects.filter(status=OrganisationStatus.PENDING).count(),
+        pending_agencies=Agency.objects.filter(status=OrganisationStatus.PENDING).count(),
+    )
+
+
+# --- SMS replies -----------------------------------------------------------------------------
+
+
+def alert_for_code(*, peer: Peer, code: str) -> Alert | None:
+    """The peer's alert for the request with this code.
+
+    Codes are unique among live requests only, so an old closed request may share one: the
+    live request comes first, then the one the peer is assigned to, then the newest.
+    """
+    return (
+        Alert.objects.filter(peer=peer, request__code=code)
+        .select_related("request__location__county")
+        .annotate(
+            priority=Case(
+                When(request__status__in=ACTIVE_STATUSES, then=Value(0)),
+                When(is_assigned=True, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("priority", "-request__created_at", "-pk")
+        .first()
+    )
+
+
+def open_alerts_for_peer(*, peer: Peer) -> list[Alert]:
+    """The peer's alerts whose request is still collecting or open (for a bare YES or NO)."""
+    return list(
+        Alert.objects.filter(peer=peer, request__status__in=ACTIVE_STATUSES, withdrawn_at__isnull=True)
+        .select_related("request__location__county")
+        .order_by("request__created_at", "pk")
+    )
+
+
+def awaiting_decline_reason(*, peer: Peer, since: dt.datetime) -> Alert | None:
+    """The peer's latest NO without a reason, answered since ``since`` (the NO menu's subject)."""
+    return (
+        Alert.objects.filter(
+            peer=peer, response=Alert.Response.NO, decline_reason="", responded_at__gte=since
+        )
+        .order_by("-responded_at", "-pk")
+        .first()
+    )

@@ -1,0 +1,184 @@
+"""Request pages: submit, list, the live request page, cancel and resubmit.
+
+Location staff see their location's requests and Peer-RX staff see all; a request of
+another location is simply not in the viewer's queryset (404).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import location_member_required, staff_required
+from accounts.roles import location_membership
+from matching import services
+from matching.services import DispatchError
+from peer_requests import selectors
+from peer_requests.forms import PRIVACY_NOTE, RequestForm, StaffRequestForm
+from peer_requests.models import ACTIVE_STATUSES, PeerRequest, RequestStatus
+
+PAGE_SIZE = 50
+POLL_SECONDS = 2
+
+
+def request_viewer_required(view: Callable) -> Callable:
+    """Location staff (their location's requests) or Peer-RX staff (all); others get 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_staff:
+            membership = location_membership(request.user)
+            if membership is None:
+                raise PermissionDenied("This page is for location staff and Peer-RX staff.")
+            request.location = membership.location
+        request.visible_requests = selectors.visible_requests(user=request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _get_visible(request: HttpRequest, pk: int) -> PeerRequest:
+    peer_request = selectors.request_detail(queryset=request.visible_requests, pk=pk)
+    if peer_request is None:
+        raise Http404("No such request.")
+    return peer_request
+
+
+def _submit(request: HttpRequest, form: RequestForm, location) -> HttpResponse | None:
+    data = form.cleaned_data
+    try:
+        peer_request = services.submit_request(
+            location=location,
+            need=data["need"],
+            age_range=data["age_range"],
+            gender=data["gender"],
+            languages=data["languages"],
+            callback_contact=data["callback_contact"],
+            actor=request.user,
+        )
+    except DispatchError as exc:
+        form.add_error(None, str(exc))
+        return None
+    messages.success(request, f"Request {peer_request.code} sent. This page updates by itself.")
+    return redirect("peer_requests:detail", pk=peer_request.pk)
+
+
+@location_member_required(verified=True)
+def request_create(request: HttpRequest) -> HttpResponse:
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        response = _submit(request, form, request.location)
+        if response is not None:
+            return response
+    return render(
+        request,
+        "peer_requests/form.html",
+        {"form": form, "privacy_note": PRIVACY_NOTE, "location": request.location},
+    )
+
+
+@staff_required
+def staff_request_create(request: HttpRequest) -> HttpResponse:
+    form = StaffRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        response = _submit(request, form, form.cleaned_data["location"])
+        if response is not None:
+            return response
+    return render(
+        request, "peer_requests/form.html", {"form": form, "privacy_note": PRIVACY_NOTE, "on_behalf": True}
+    )
+
+
+@request_viewer_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in selectors.STATUS_FILTERS:
+        status = ""
+    page = Paginator(
+        selectors.request_list(queryset=request.visible_requests, status=status), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "peer_requests/list.html",
+        {
+            "page": page,
+            "status": status,
+            "filters": [(key, label) for key, (label, _statuses) in selectors.STATUS_FILTERS.items()],
+            "show_location": request.user.is_staff,
+        },
+    )
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _live_context(peer_request: PeerRequest) -> dict:
+    now = timezone.now()
+    active = peer_request.status in ACTIVE_STATUSES
+    seconds_to_choice = max(0, int((peer_request.selection_due_at - now).total_seconds()))
+    seconds_to_expiry = max(0, int((peer_request.expires_at - now).total_seconds()))
+    return {
+        "peer_request": peer_request,
+        "progress": selectors.request_progress(peer_request=peer_request),
+        "responders": list(selectors.responders(peer_request=peer_request)),
+        "events": list(selectors.timeline(peer_request=peer_request)),
+        "failed": list(selectors.failed_messages(peer_request=peer_request)),
+        "active": active,
+        "collecting": peer_request.status == RequestStatus.COLLECTING,
+        "seconds_to_choice": seconds_to_choice,
+        "seconds_to_expiry": seconds_to_expiry,
+        "choice_countdown": _clock(seconds_to_choice),
+        "expiry_countdown": _clock(seconds_to_expiry),
+        "poll_seconds": POLL_SECONDS,
+        "can_cancel": active,
+        "can_resubmit": peer_request.status == RequestStatus.EXPIRED
+        and getattr(peer_request, "resubmission", None) is None,
+    }
+
+
+@request_viewer_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    peer_request = _get_visible(request, pk)
+    return render(request, "peer_requests/detail.html", _live_context(peer_request))
+
+
+@request_viewer_required
+def request_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The part of the request page htmx polls every few seconds while the request is live."""
+    peer_request = _get_visible(request, pk)
+    return render(request, "peer_requests/_live.html", _live_context(peer_request))
+
+
+@require_POST
+@request_viewer_required
+def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    peer_request = _get_visible(request, pk)
+    try:
+        services.cancel_request(peer_request=peer_request, actor=request.user)
+    except DispatchError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Request {peer_request.code} cancelled.")
+    return redirect("peer_requests:detail", pk=peer_request.pk)
+
+
+@require_POST
+@request_viewer_required
+def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
+    peer_request = _get_visible(request, pk)
+    try:
+        new = services.resubmit(peer_request=peer_request, actor=request.user)
+    except DispatchError as exc:
+        messages.error(request, str(exc))
+        return redirect("peer_requests:detail", pk=peer_request.pk)
+    messages.success(request, f"Resubmitted as request {new.code}.")
+    return redirect("peer_requests:detail", pk=new.pk)

@@ -1,0 +1,122 @@
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from matching import services
+from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
+from peerrx.choices import Need
+from tests.accounts.factories import StaffUserFactory
+from tests.matching.world import T0, make_world
+from tests.peer_requests.factories import AlertFactory, PeerRequestFactory, RequestEventFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:peer_requests_peerrequest_changelist")
+
+
+@pytest.fixture
+def staff(client):
+    user = StaffUserFactory()
+    client.force_login(user)
+    return user
+
+
+def change_url(peer_request):
+    return reverse("admin:peer_requests_peerrequest_change", args=[peer_request.pk])
+
+
+class TestChangelist:
+    def test_it_lists_and_filters_follow_ups_due(self, client, staff):
+        due = PeerRequestFactory(status=RequestStatus.EXPIRED)
+        PeerRequestFactory()
+        response = client.get(CHANGELIST, {"follow_up": "due"})
+        assert response.status_code == 200
+        assert list(response.context["cl"].result_list) == [due]
+
+    def test_its_query_count_does_not_grow_with_the_rows(self, client, staff):
+        PeerRequestFactory.create_batch(2)
+        with CaptureQueriesContext(connection) as few:
+            client.get(CHANGELIST)
+        PeerRequestFactory.create_batch(8)
+        with CaptureQueriesContext(connection) as many:
+            client.get(CHANGELIST)
+        assert len(many) == len(few)
+
+
+class TestChangePage:
+    def scored_request(self):
+        world = make_world(peers=2)
+        peer_request = services.submit_request(
+            location=world.location, need=Need.SUBSTANCE_USE, callback_contact="Desk", actor=None, now=T0
+        )
+        for alert in peer_request.alerts.all():
+            services.record_yes(alert=alert, now=T0 + dt.timedelta(minutes=1))
+        services.complete_selection(request_id=peer_request.pk, now=T0 + dt.timedelta(minutes=10))
+        return peer_request
+
+    def test_it_shows_alerts_with_their_score_breakdown_and_the_events(self, client, staff):
+        peer_request = self.scored_request()
+        body = client.get(change_url(peer_request)).content.decode()
+        assert "Score breakdown" in body
+        assert "Total" in body
+        assert "Peer assigned" in body
+
+    def test_its_query_count_does_not_grow_with_alerts_and_events(self, client, staff):
+        peer_request = self.scored_request()
+        with CaptureQueriesContext(connection) as few:
+            assert client.get(change_url(peer_request)).status_code == 200
+        for _ in range(6):
+            alert = AlertFactory(request=peer_request)
+            RequestEventFactory(request=peer_request, kind=RequestEvent.Kind.REPLY_NO, peer=alert.peer)
+        with CaptureQueriesContext(connection) as many:
+            assert client.get(change_url(peer_request)).status_code == 200
+        assert len(many) == len(few)
+
+    def test_nothing_but_the_follow_up_can_be_changed(self, client, staff):
+        peer_request = PeerRequestFactory(status=RequestStatus.COLLECTING)
+        response = client.get(change_url(peer_request))
+        assert set(response.context["adminform"].form.fields) == set()
+        client.post(change_url(peer_request), {"status": "assigned", "code": "9999"})
+        peer_request.refresh_from_db()
+        assert (peer_request.status, peer_request.code) == (RequestStatus.COLLECTING, peer_request.code)
+
+    def test_staff_record_a_follow_up_in_the_admin(self, client, staff):
+        peer_request = PeerRequestFactory(status=RequestStatus.EXPIRED)
+        form = client.get(change_url(peer_request)).context["adminform"].form
+        assert set(form.fields) == {"follow_up_outcome", "follow_up_note"}
+        data = {
+            "follow_up_outcome": PeerRequest.FollowUpOutcome.UNREACHABLE,
+            "follow_up_note": "No answer twice",
+            "alerts-TOTAL_FORMS": "0",
+            "alerts-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+        }
+        response = client.post(change_url(peer_request), data)
+        assert response.status_code == 302
+        peer_request.refresh_from_db()
+        assert peer_request.follow_up_outcome == "unreachable"
+        assert peer_request.follow_up_note == "No answer twice"
+        assert peer_request.followed_up_by == staff
+        assert peer_request.events.filter(kind=RequestEvent.Kind.FOLLOWED_UP).exists()
+
+    def test_requests_cannot_be_added_or_deleted_here(self, client, staff):
+        assert client.get(reverse("admin:peer_requests_peerrequest_add")).status_code == 403
+        peer_request = PeerRequestFactory()
+        assert (
+            client.get(reverse("admin:peer_requests_peerrequest_delete", args=[peer_request.pk])).status_code
+            == 403
+        )
+
+
+class TestHeartbeatAdmin:
+    def test_it_lists_the_heartbeats(self, client, staff):
+        from matching.models import Heartbeat
+
+        Heartbeat.objects.create(name="sweeper", beat_at=T0)
+        response = client.get(reverse("admin:matching_heartbeat_changelist"))
+        assert response.status_code == 200
+        assert "sweeper" in response.content.decode()
