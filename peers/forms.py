@@ -142,6 +142,8 @@ class UnavailableUntilForm(forms.Form):
     reason = forms.CharField(label="Reason (optional)", max_length=200, required=False)
 
     def __init__(self, *args, now: dt.datetime, **kwargs):
+        # Shares the peer page with AvailableForHoursForm: distinct ids keep each label on its own field.
+        kwargs.setdefault("auto_id", "id_unavailable_%s")
         super().__init__(*args, **kwargs)
         self.now = now
 

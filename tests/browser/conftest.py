@@ -74,6 +74,7 @@ def screenshot(page):
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    take.directory = SCREENSHOTS  # for a second page's screenshot: page.screenshot(path=...)
     return take
 
 
@@ -95,3 +96,57 @@ def assert_every_field_labelled(page) -> None:
               .map(el => el.name || el.id)"""
     )
     assert unlabelled == [], f"form fields without a label: {unlabelled}"
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open another browser context (a second person at another desk) on the live server."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def tab_to(page, selector: str, *, limit: int = 60) -> None:
+    """Press Tab until the element matching ``selector`` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab")
+
+
+def post_signed_sms(live_server, *, from_number: str, body: str) -> int:
+    """POST an incoming text to /sms/inbound/ over HTTP, signed the way Twilio signs it.
+
+    Twilio signs the public URL (``PEERRX_PUBLIC_BASE_URL`` + path), which the view rebuilds,
+    while the request itself goes to the live server's own address.
+    """
+    import secrets
+
+    from django.conf import settings
+
+    from sms.transport import sign
+    from tests.fake_twilio import FakeTwilio, SignedCallback
+
+    sid = "SM" + secrets.token_hex(16)
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": from_number,
+        "To": "+15005550006",
+        "Body": body,
+        "NumMedia": "0",
+    }
+    signature = sign(url=f"{settings.PEERRX_PUBLIC_BASE_URL}/sms/inbound/", params=params)
+    return FakeTwilio.post(
+        SignedCallback(url=f"{live_server.url}/sms/inbound/", params=params, signature=signature)
+    )
