@@ -16,7 +16,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ["SMS_BACKEND"] = os.environ.get("PEERRX_TEST_SMS_BACKEND", "console")
 
 from peerrx.settings import *  # noqa: F403
-from peerrx.settings import DATABASES
+from peerrx.settings import CELERY_BROKER_URL, DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AXES_ENABLED = False  # the rate-limiting tests turn it back on
@@ -31,3 +31,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - WhiteNoise warns when it is missing
+
+# Parallel test processes (pytest-xdist) each get their own Redis database, so a real
+# worker started by one process never takes another process's tasks.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if CELERY_BROKER_URL.startswith("redis://") and _xdist_worker.startswith("gw"):
+    _base, _, _db = CELERY_BROKER_URL.rpartition("/")
+    _db_number = int(_db) if _db.isdigit() else 0
+    CELERY_BROKER_URL = f"{_base}/{_db_number + 1 + int(_xdist_worker[2:])}"
+    os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
