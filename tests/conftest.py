@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 REQUIRE_SERVICES = os.environ.get("PEERRX_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
 
@@ -37,3 +38,10 @@ def require_redis() -> str:
 @pytest.fixture(autouse=True)
 def _media_and_cache(settings) -> None:
     settings.PEERRX_PUBLIC_BASE_URL = "http://testserver"
+
+
+# Hypothesis derives its examples from each test rather than a random seed, so a run in CI
+# explores exactly what it explored here and any failure reproduces; no per-example
+# deadline, since a loaded 2-core machine is slow in bursts.
+hypothesis_settings.register_profile("peerrx", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.load_profile("peerrx")
