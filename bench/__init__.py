@@ -1,0 +1,1 @@
+"""Benchmarks: one script per figure, run by run_all.py (make bench)."""

@@ -1,0 +1,238 @@
+"""Reports as tables: one definition serves the page and the CSV download.
+
+Cells hold raw values (counts, fractions, timedeltas); the page formats them for people
+(``83.3 %``, ``7 min 30 s``) and the CSV keeps them machine-friendly (0.8333, 450).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from reporting import selectors
+from reporting.selectors import WEEKDAYS, Outcomes
+
+TEXT, COUNT, RATE, DURATION = "text", "count", "rate", "duration"
+MIXED = "mixed"  # each cell is a (value, kind) pair
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    kind: str = COUNT
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind != TEXT
+
+
+@dataclass
+class Table:
+    name: str  # the ``report=`` of its CSV download
+    title: str
+    columns: list[Column]
+    rows: list[list] = field(default_factory=list)
+    note: str = ""
+    csv_url: str = ""
+
+    def display_rows(self) -> list[list[tuple[str, bool]]]:
+        return [
+            [
+                (format_cell(value, column.kind), column.numeric)
+                for value, column in zip(row, self.columns, strict=True)
+            ]
+            for row in self.rows
+        ]
+
+    def csv_rows(self) -> list[list]:
+        return [
+            [csv_cell(value, column.kind) for value, column in zip(row, self.columns, strict=True)]
+            for row in self.rows
+        ]
+
+
+def format_duration(value: dt.timedelta | None) -> str:
+    if value is None:
+        return "–"
+    seconds = round(value.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    return f"{seconds} s"
+
+
+def format_cell(value, kind: str) -> str:
+    if kind == MIXED:
+        return format_cell(*value)
+    if value is None:
+        return "–"
+    if kind == RATE:
+        return f"{value * 100:.1f} %"
+    if kind == DURATION:
+        return format_duration(value)
+    if kind == COUNT:
+        return f"{value:,}"
+    return str(value)
+
+
+def csv_cell(value, kind: str):
+    if kind == MIXED:
+        return csv_cell(*value)
+    if value is None:
+        return ""
+    if kind == RATE:
+        return round(value, 4)
+    if kind == DURATION:
+        return round(value.total_seconds(), 1)
+    return value
+
+
+OUTCOME_COLUMNS = [
+    Column("Placed"),
+    Column("Filled"),
+    Column("Expired"),
+    Column("Cancelled"),
+    Column("Fill rate", RATE),
+    Column("Expiry rate", RATE),
+    Column("Cancellation rate", RATE),
+]
+
+
+def _outcome_cells(o: Outcomes) -> list:
+    return [o.placed, o.filled, o.expired, o.cancelled, o.fill_rate, o.expiry_rate, o.cancellation_rate]
+
+
+def summary_table(summary: selectors.RequestSummary, *, agency_view: bool) -> Table:
+    o = summary.outcomes
+    filled = "Filled by your peers" if agency_view else "Filled"
+    other = "Active, or filled by another agency" if agency_view else "Still active"
+    rows = [
+        ["Requests placed", o.placed, COUNT],
+        [filled, o.filled, COUNT],
+        ["Expired", o.expired, COUNT],
+        ["Cancelled", o.cancelled, COUNT],
+        [other, o.other, COUNT],
+        ["Fill rate", o.fill_rate, RATE],
+        ["Expiry rate", o.expiry_rate, RATE],
+        ["Cancellation rate", o.cancellation_rate, RATE],
+        ["Median time to assignment", summary.median_time_to_fill, DURATION],
+        ["90th percentile time to assignment", summary.p90_time_to_fill, DURATION],
+    ]
+    return Table(
+        "summary",
+        "Summary",
+        [Column("Figure", TEXT), Column("Value", MIXED)],
+        [[label, (value, kind)] for label, value, kind in rows],
+    )
+
+
+def period_table(rows: list[selectors.PeriodRow], *, period: str) -> Table:
+    first = "Week starting" if period == "week" else "Day"
+    return Table(
+        "requests",
+        f"Requests per {period}",
+        [Column(first, TEXT), *OUTCOME_COLUMNS],
+        [[row.start.isoformat(), *_outcome_cells(row.outcomes)] for row in rows],
+    )
+
+
+def location_table(rows: list[selectors.LocationRow]) -> Table:
+    return Table(
+        "locations",
+        "Requests per location",
+        [Column("Location", TEXT), *OUTCOME_COLUMNS],
+        [[row.name, *_outcome_cells(row.outcomes)] for row in rows],
+    )
+
+
+def need_table(rows: list[selectors.NeedRow]) -> Table:
+    return Table(
+        "needs",
+        "Requests by need",
+        [Column("Need", TEXT), *OUTCOME_COLUMNS],
+        [[row.label, *_outcome_cells(row.outcomes)] for row in rows],
+    )
+
+
+def characteristics_table(rows: list[selectors.CharacteristicRow]) -> Table:
+    return Table(
+        "characteristics",
+        "Characteristics requested",
+        [
+            Column("Characteristic", TEXT),
+            Column("Requested", TEXT),
+            Column("Requests"),
+            Column("Filled"),
+            Column("Peer matched"),
+            Column("Matched rate", RATE),
+        ],
+        [[r.characteristic, r.value, r.requested, r.filled, r.met, r.met_rate] for r in rows],
+        note="Peer matched: the assigned peer has the requested age range or gender, or speaks the "
+        "requested language. Matched rate: of the filled requests asking for it.",
+    )
+
+
+def response_table(rows: list[selectors.ResponseRow]) -> Table:
+    return Table(
+        "responses",
+        "Peer response per agency",
+        [
+            Column("Agency", TEXT),
+            Column("Alerts sent"),
+            Column("Delivered"),
+            Column("YES"),
+            Column("NO"),
+            Column("No reply"),
+            Column("Response rate", RATE),
+            Column("Median time to reply", DURATION),
+        ],
+        [
+            [r.agency, r.sent, r.delivered, r.yes, r.no, r.no_reply, r.response_rate, r.median_time_to_reply]
+            for r in rows
+        ],
+        note="Delivered: the carrier confirmed delivery of the alert text. Response rate: YES or NO replies "
+        "over alerts sent.",
+    )
+
+
+def decline_table(report: selectors.DeclineReport) -> Table:
+    totals = report.totals
+    return Table(
+        "declines",
+        "Competing priorities (reasons given with NO)",
+        [Column("Agency", TEXT), *(Column(label) for _value, label in report.reasons), Column("Total")],
+        [
+            [row.agency, *(row.counts[value] for value, _label in report.reasons), row.total]
+            for row in report.rows
+        ]
+        + (
+            [["All agencies", *(totals[value] for value, _label in report.reasons), sum(totals.values())]]
+            if len(report.rows) > 1
+            else []
+        ),
+    )
+
+
+def staffing_table(grid: selectors.StaffingGrid) -> Table:
+    columns = [Column("Weekday", TEXT), Column("Hour", TEXT), Column("Requests placed"), Column("Filled")]
+    if grid.includes_peers:
+        columns.append(Column("Peers available"))
+    columns.append(Column("Fill rate", RATE))
+    rows = []
+    for cell in grid.cells:
+        row = [WEEKDAYS[cell.weekday], f"{cell.hour:02d}:00", cell.placed, cell.filled]
+        if grid.includes_peers:
+            row.append(cell.peers)
+        row.append(cell.fill_rate)
+        rows.append(row)
+    return Table(
+        "staffing",
+        "Staffing against need, by weekday and hour",
+        columns,
+        rows,
+        note="Requests over the whole range; peers available: active peers whose weekly hours cover part "
+        "of the hour in a typical week.",
+    )

@@ -1,0 +1,351 @@
+"""Every report pinned on the hand-built month of tests/reporting/conftest.py."""
+
+import datetime as dt
+
+import pytest
+
+from peer_requests.models import Alert, RequestStatus
+from peerrx.choices import TIME_ZONES
+from reporting import selectors
+from reporting.selectors import Criteria, Outcomes, percentile_cont
+from tests.agencies.factories import AgencyFactory
+from tests.locations.factories import LocationFactory
+from tests.peers.factories import AvailabilityWindowFactory, PeerFactory
+from tests.reporting.conftest import MINUTE, local
+from tests.reporting.factories import ReportAlertFactory, ReportRequestFactory, filled_request
+
+UTC = dt.UTC
+
+
+def nonzero(rows):
+    return {row.start: row.outcomes for row in rows if row.outcomes.placed}
+
+
+def cells(grid, attribute):
+    return {(c.weekday, c.hour): getattr(c, attribute) for c in grid.cells if getattr(c, attribute)}
+
+
+class TestPercentileCont:
+    def test_it_interpolates_like_postgresql(self):
+        values = [dt.timedelta(minutes=m) for m in (5, 15, 35)]
+        assert percentile_cont(values, 0.5) == dt.timedelta(minutes=15)
+        assert percentile_cont(values, 0.9) == dt.timedelta(minutes=31)
+        assert percentile_cont(values[:2], 0.5) == dt.timedelta(minutes=10)
+
+    def test_it_has_no_answer_without_values(self):
+        assert percentile_cont([], 0.5) is None
+
+    def test_it_returns_the_only_value(self):
+        assert percentile_cont([dt.timedelta(seconds=7)], 0.9) == dt.timedelta(seconds=7)
+
+
+class TestCriteria:
+    def test_it_spans_local_midnight_to_local_midnight(self):
+        c = Criteria(tz_name="America/New_York", start=dt.date(2026, 3, 8), end=dt.date(2026, 3, 8))
+        assert c.start_at == dt.datetime(2026, 3, 8, 5, tzinfo=UTC)
+        # 2026-03-08 has 23 hours in New York.
+        assert c.end_at == dt.datetime(2026, 3, 9, 4, tzinfo=UTC)
+
+    def test_it_refuses_a_zone_off_the_hour(self):
+        with pytest.raises(ValueError, match="whole number of hours"):
+            Criteria(tz_name="Asia/Kolkata", start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 2))
+
+    def test_every_organisation_zone_is_on_the_hour(self):
+        for name, _label in TIME_ZONES:
+            Criteria(tz_name=name, start=dt.date(2026, 1, 1), end=dt.date(2026, 7, 1))
+
+
+class TestRequestSummary:
+    def test_it_counts_outcomes_and_rates(self, world):
+        summary = selectors.request_summary(criteria=world.criteria())
+        assert summary.outcomes == Outcomes(placed=5, filled=3, expired=1, cancelled=1)
+        assert summary.outcomes.fill_rate == pytest.approx(0.6)
+        assert summary.outcomes.expiry_rate == pytest.approx(0.2)
+        assert summary.outcomes.cancellation_rate == pytest.approx(0.2)
+        assert summary.outcomes.other == 0
+
+    def test_it_gives_the_median_and_90th_percentile_time_to_assignment(self, world):
+        summary = selectors.request_summary(criteria=world.criteria())
+        # Filled after 5, 15 and 35 minutes.
+        assert summary.median_time_to_fill == dt.timedelta(minutes=15)
+        assert summary.p90_time_to_fill == dt.timedelta(minutes=31)
+
+    def test_it_counts_only_the_agencys_own_fills(self, world):
+        summary = selectors.request_summary(criteria=world.criteria(agency_id=world.agency_a.id))
+        # Alerted for all five; r2 was filled by agency B's peer, so it is not A's fill.
+        assert summary.outcomes == Outcomes(placed=5, filled=2, expired=1, cancelled=1)
+        assert summary.outcomes.other == 1
+        assert summary.median_time_to_fill == dt.timedelta(minutes=20)
+        assert summary.p90_time_to_fill == dt.timedelta(minutes=32)
+
+    def test_it_covers_only_the_requests_an_agency_was_alerted_for(self, world):
+        summary = selectors.request_summary(criteria=world.criteria(agency_id=world.agency_b.id))
+        assert summary.outcomes == Outcomes(placed=3, filled=1, expired=1, cancelled=0)
+        assert summary.median_time_to_fill == dt.timedelta(minutes=15)
+
+    def test_it_covers_only_the_locations_own_requests(self, world):
+        summary = selectors.request_summary(criteria=world.criteria(location_id=world.hudson.id))
+        assert summary.outcomes == Outcomes(placed=2, filled=2, expired=0, cancelled=0)
+
+    def test_it_filters_by_need(self, world):
+        summary = selectors.request_summary(criteria=world.criteria(need="substance_use"))
+        assert summary.outcomes == Outcomes(placed=2, filled=1, expired=0, cancelled=1)
+
+    def test_it_answers_an_empty_range(self, world):
+        c = world.criteria(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 31))
+        summary = selectors.request_summary(criteria=c)
+        assert summary.outcomes == Outcomes(0, 0, 0, 0)
+        assert summary.outcomes.fill_rate is None
+        assert summary.median_time_to_fill is None
+        assert summary.p90_time_to_fill is None
+
+
+class TestRequestsPerPeriod:
+    def test_it_buckets_days_at_local_midnight(self, world):
+        rows = selectors.requests_per_period(criteria=world.criteria())
+        assert len(rows) == 31
+        assert rows[0].start == dt.date(2026, 3, 1)
+        assert nonzero(rows) == {
+            dt.date(2026, 3, 7): Outcomes(1, 1, 0, 0),  # r1 at 23:59
+            dt.date(2026, 3, 8): Outcomes(3, 1, 1, 1),  # r2 at 00:01, r4 at 01:59 EST, r3 at 03:01 EDT
+            dt.date(2026, 3, 31): Outcomes(1, 1, 0, 0),  # r6 at 23:59 EDT (04-01 03:59 UTC)
+        }
+
+    def test_it_buckets_weeks_from_monday(self, world):
+        rows = selectors.requests_per_period(criteria=world.criteria(), period="week")
+        assert [row.start for row in rows] == [
+            dt.date(2026, 2, 23),
+            dt.date(2026, 3, 2),
+            dt.date(2026, 3, 9),
+            dt.date(2026, 3, 16),
+            dt.date(2026, 3, 23),
+            dt.date(2026, 3, 30),
+        ]
+        assert nonzero(rows) == {
+            dt.date(2026, 3, 2): Outcomes(4, 2, 1, 1),
+            dt.date(2026, 3, 30): Outcomes(1, 1, 0, 0),
+        }
+
+    def test_it_refuses_an_unknown_period(self, world):
+        with pytest.raises(ValueError, match="unknown period"):
+            selectors.requests_per_period(criteria=world.criteria(), period="month")
+
+    def test_it_keeps_the_25_hour_day_when_clocks_go_back(self, db):
+        location = LocationFactory()
+        for at in (
+            dt.datetime(2026, 11, 1, 4, 30, tzinfo=UTC),  # Nov 1 00:30 EDT
+            dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 01:30 EDT
+            dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC),  # 01:30 EST, the second time
+            dt.datetime(2026, 11, 2, 4, 30, tzinfo=UTC),  # Nov 1 23:30 EST
+            dt.datetime(2026, 11, 2, 5, 30, tzinfo=UTC),  # Nov 2 00:30 EST
+        ):
+            ReportRequestFactory(location=location, created_at=at)
+        c = Criteria(tz_name="America/New_York", start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 2))
+        counts = {row.start: row.outcomes.placed for row in selectors.requests_per_period(criteria=c)}
+        assert counts == {dt.date(2026, 11, 1): 4, dt.date(2026, 11, 2): 1}
+        grid = selectors.staffing(criteria=c, include_peers=False)
+        # Both 01:30s are in Sunday's 01:00 hour.
+        assert cells(grid, "placed") == {(6, 0): 1, (6, 1): 2, (6, 23): 1, (0, 0): 1}
+
+    def test_it_buckets_in_the_viewers_zone(self, db):
+        chicago = LocationFactory(timezone="America/Chicago")
+        ReportRequestFactory(location=chicago, created_at=dt.datetime(2026, 3, 8, 5, 30, tzinfo=UTC))
+        in_chicago = Criteria(tz_name="America/Chicago", start=dt.date(2026, 3, 7), end=dt.date(2026, 3, 8))
+        in_new_york = Criteria(tz_name="America/New_York", start=dt.date(2026, 3, 7), end=dt.date(2026, 3, 8))
+        assert nonzero(selectors.requests_per_period(criteria=in_chicago)) == {
+            dt.date(2026, 3, 7): Outcomes(1, 0, 1, 0)  # 23:30 CST
+        }
+        assert nonzero(selectors.requests_per_period(criteria=in_new_york)) == {
+            dt.date(2026, 3, 8): Outcomes(1, 0, 1, 0)  # 00:30 EST
+        }
+
+
+class TestRequestsPerLocation:
+    def test_it_counts_each_location_busiest_first(self, world):
+        rows = selectors.requests_per_location(criteria=world.criteria())
+        assert [(row.name, row.outcomes) for row in rows] == [
+            ("Valley Clinic", Outcomes(3, 1, 1, 1)),
+            ("Hudson ED", Outcomes(2, 2, 0, 0)),
+        ]
+
+    def test_a_location_never_sees_another_locations_requests(self, world):
+        rows = selectors.requests_per_location(criteria=world.criteria(location_id=world.hudson.id))
+        assert [row.name for row in rows] == ["Hudson ED"]
+
+
+class TestRequestsByNeed:
+    def test_it_counts_every_need(self, world):
+        rows = selectors.requests_by_need(criteria=world.criteria())
+        assert [(row.need, row.outcomes) for row in rows] == [
+            ("mental_health", Outcomes(2, 2, 0, 0)),
+            ("substance_use", Outcomes(2, 1, 0, 1)),
+            ("co_occurring", Outcomes(1, 0, 1, 0)),
+        ]
+
+    def test_it_lists_needs_nobody_asked_for(self, world):
+        rows = selectors.requests_by_need(criteria=world.criteria(location_id=world.hudson.id))
+        assert [(row.need, row.outcomes.placed) for row in rows] == [
+            ("mental_health", 1),
+            ("substance_use", 1),
+            ("co_occurring", 0),
+        ]
+
+
+class TestCharacteristics:
+    def test_it_counts_what_was_requested_and_met(self, world):
+        rows = selectors.characteristics(criteria=world.criteria())
+        assert {(r.characteristic, r.value): (r.requested, r.filled, r.met) for r in rows} == {
+            ("Age range", "18–35"): (2, 2, 1),  # r1 met by a1; r6 went to a2 (36+)
+            ("Age range", "36+"): (0, 0, 0),
+            ("Gender", "Female"): (1, 1, 1),
+            ("Gender", "Male"): (1, 1, 0),  # r2 went to b1, a woman
+            ("Gender", "Non-binary"): (0, 0, 0),
+            ("Language", "Spanish"): (2, 2, 1),  # a1 speaks Spanish, a2 does not
+        }
+        assert [r.met_rate for r in rows if r.characteristic == "Language"] == [0.5]
+
+    def test_an_agency_sees_matches_of_its_own_peers_only(self, world):
+        rows = selectors.characteristics(criteria=world.criteria(agency_id=world.agency_b.id))
+        found = {(r.characteristic, r.value): (r.requested, r.filled, r.met) for r in rows}
+        # B was alerted for r1, r2 and r3 and filled only r2.
+        assert found[("Age range", "18–35")] == (1, 0, 0)
+        assert found[("Gender", "Female")] == (1, 0, 0)
+        assert found[("Gender", "Male")] == (1, 1, 0)
+        assert found[("Language", "Spanish")] == (1, 0, 0)
+
+    def test_a_location_sees_its_own_requests_only(self, world):
+        rows = selectors.characteristics(criteria=world.criteria(location_id=world.valley.id))
+        found = {(r.characteristic, r.value): (r.requested, r.filled, r.met) for r in rows}
+        assert found[("Age range", "18–35")] == (1, 1, 0)  # r6 only
+        assert found[("Gender", "Female")] == (0, 0, 0)
+        assert found[("Language", "Spanish")] == (1, 1, 0)
+
+
+class TestPeerResponse:
+    def test_it_counts_alerts_and_replies_per_agency(self, world):
+        rows = selectors.peer_response(criteria=world.criteria())
+        assert [(r.agency, r.sent, r.delivered, r.yes, r.no, r.no_reply) for r in rows] == [
+            ("Alpha Peers", 7, 6, 2, 2, 3),
+            ("Beta Peers", 3, 2, 1, 1, 1),
+        ]
+        alpha, beta = rows
+        assert alpha.response_rate == pytest.approx(4 / 7)
+        assert alpha.median_time_to_reply == dt.timedelta(minutes=2)  # 1, 2, 2, 3
+        assert beta.median_time_to_reply == dt.timedelta(minutes=2, seconds=30)  # 1, 4
+
+    def test_an_agency_never_sees_another_agencys_peers_or_replies(self, world):
+        rows = selectors.peer_response(criteria=world.criteria(agency_id=world.agency_b.id))
+        assert [(r.agency, r.sent, r.delivered, r.yes, r.no, r.no_reply) for r in rows] == [
+            ("Beta Peers", 3, 2, 1, 1, 1)
+        ]
+
+    def test_it_counts_a_location_filter_on_the_request(self, world):
+        rows = selectors.peer_response(criteria=world.criteria(location_id=world.valley.id))
+        # r3, r4, r6: a1 silent, b1 NO, a2 silent, a2 YES.
+        assert [(r.agency, r.sent, r.yes, r.no, r.no_reply) for r in rows] == [
+            ("Alpha Peers", 3, 1, 0, 2),
+            ("Beta Peers", 1, 0, 1, 0),
+        ]
+
+
+class TestDeclineReasons:
+    def test_it_counts_reasons_per_agency(self, world):
+        report = selectors.decline_reasons(criteria=world.criteria())
+        assert [(row.agency, {k: v for k, v in row.counts.items() if v}) for row in report.rows] == [
+            ("Alpha Peers", {"in_transit": 1, "with_another_person": 1}),
+            ("Beta Peers", {"": 1}),
+        ]
+        assert report.totals["in_transit"] == 1
+        assert sum(report.totals.values()) == 3
+
+    def test_an_agency_sees_only_its_own_peers_reasons(self, world):
+        report = selectors.decline_reasons(criteria=world.criteria(agency_id=world.agency_b.id))
+        assert [row.agency for row in report.rows] == ["Beta Peers"]
+        assert report.rows[0].total == 1
+
+    def test_it_files_an_unknown_reason_under_other(self, world):
+        Alert.objects.filter(request=world.r3, peer=world.b1).update(decline_reason="legacy value")
+        report = selectors.decline_reasons(criteria=world.criteria(agency_id=world.agency_b.id))
+        assert report.rows[0].counts["other"] == 1
+
+
+class TestStaffing:
+    def test_it_counts_requests_per_local_weekday_and_hour(self, world):
+        grid = selectors.staffing(criteria=world.criteria())
+        assert len(grid.cells) == 168
+        # Saturday 23:59, Sunday 00:01, 01:59 EST and 03:01 EDT (no 02:00 that night), Tuesday 23:59.
+        assert cells(grid, "placed") == {(5, 23): 1, (6, 0): 1, (6, 1): 1, (6, 3): 1, (1, 23): 1}
+        assert cells(grid, "filled") == {(5, 23): 1, (6, 0): 1, (1, 23): 1}
+        assert grid.cells[6 * 24 + 1].fill_rate == 0
+        assert grid.cells[0].fill_rate is None
+
+    def test_it_counts_peers_whose_weekly_hours_cover_the_hour(self, world):
+        peers = cells(selectors.staffing(criteria=world.criteria()), "peers")
+        assert peers[(0, 9)] == 1 and peers[(0, 16)] == 1 and (0, 17) not in peers  # a1, 09–17
+        assert peers[(5, 22)] == 1 and peers[(5, 23)] == 1  # a2 from Saturday 22:00 ...
+        assert peers[(6, 0)] == 2 and peers[(6, 1)] == 2  # ... to Sunday 02:00, beside b1
+        assert peers[(6, 2)] == 1 and peers[(6, 22)] == 1  # b1 all Sunday
+        assert peers[(6, 23)] == 2  # b1 and a1 from 23:30 ...
+        assert peers[(0, 0)] == 1  # ... past the end of the week into Monday 00:30
+        assert sum(peers.values()) == 8 + 2 + 4 + 24  # a1, a1, a2, b1; the inactive peer never counts
+
+    def test_an_agency_sees_only_its_own_peers_and_fills(self, world):
+        grid = selectors.staffing(criteria=world.criteria(agency_id=world.agency_a.id))
+        peers = cells(grid, "peers")
+        assert peers[(6, 0)] == 1 and peers[(6, 23)] == 1 and (6, 5) not in peers
+        assert cells(grid, "filled") == {(5, 23): 1, (1, 23): 1}
+
+    def test_a_location_filter_counts_peers_of_the_agencies_serving_it(self, world):
+        # Valley is in Ulster county, served by agency A only.
+        peers = cells(selectors.staffing(criteria=world.criteria(location_id=world.valley.id)), "peers")
+        assert (6, 5) not in peers  # b1's Sunday
+        assert peers[(0, 9)] == 1
+
+    def test_it_shifts_weekly_hours_kept_in_another_zone(self, db):
+        chicago = AgencyFactory(timezone="America/Chicago")
+        peer = PeerFactory(agency=chicago)
+        AvailabilityWindowFactory(peer=peer, weekday=0, start=dt.time(9), end=dt.time(10))
+        AvailabilityWindowFactory(peer=peer, weekday=6, start=dt.time(23), end=dt.time(0))
+        march = {"start": dt.date(2026, 3, 1), "end": dt.date(2026, 3, 31)}
+        own = Criteria(tz_name="America/Chicago", agency_id=chicago.id, **march)
+        assert cells(selectors.staffing(criteria=own), "peers") == {(0, 9): 1, (6, 23): 1}
+        from_new_york = Criteria(tz_name="America/New_York", **march)
+        # An hour later in New York; Sunday 23:00 Chicago is Monday 00:00 in New York.
+        assert cells(selectors.staffing(criteria=from_new_york), "peers") == {(0, 10): 1, (0, 0): 1}
+
+    def test_it_leaves_peers_out_when_asked(self, world):
+        grid = selectors.staffing(criteria=world.criteria(), include_peers=False)
+        assert not grid.includes_peers
+        assert cells(grid, "peers") == {}
+
+
+class TestQueryCounts:
+    """Each selector runs a fixed number of queries, however much data there is."""
+
+    @pytest.mark.parametrize(
+        ("selector", "queries"),
+        [
+            (selectors.request_summary, 2),
+            (selectors.requests_per_period, 1),
+            (selectors.requests_per_location, 1),
+            (selectors.requests_by_need, 1),
+            (selectors.characteristics, 2),
+            (selectors.peer_response, 3),
+            (selectors.decline_reasons, 1),
+            (selectors.staffing, 2),
+        ],
+    )
+    def test_it_is_constant(self, world, django_assert_num_queries, selector, queries):
+        with django_assert_num_queries(queries):
+            selector(criteria=world.criteria())
+        for day in range(1, 20):
+            created = local(2026, 3, day, 12)
+            request = filled_request(
+                peer=world.b1, location=world.valley, created_at=created, after=3 * MINUTE
+            )
+            ReportAlertFactory(request=request, peer=world.a1, response="no", responded_at=created + MINUTE)
+            ReportRequestFactory(location=world.hudson, created_at=created, status=RequestStatus.CANCELLED)
+        with django_assert_num_queries(queries):
+            selector(criteria=world.criteria())
+        with django_assert_num_queries(queries):
+            selector(criteria=world.criteria(agency_id=world.agency_a.id, need="mental_health"))
