@@ -15,10 +15,11 @@ from agencies.models import Agency, AgencyMembership
 from locations.models import County
 from locations.services import (
     change_organisation_status,
+    changed_fields,
     create_member_user,
     get_or_create_county,
+    invite_member,
     notify_staff_of_signup,
-    send_set_password_email,
     set_member_active,
 )
 from peerrx.choices import OrganisationStatus
@@ -98,9 +99,7 @@ def update_agency_details(
         "email": email.strip(),
         "timezone": timezone_name,
     }
-    changed = [field for field, value in values.items() if getattr(agency, field) != value]
-    for field in changed:
-        setattr(agency, field, values[field])
+    changed = changed_fields(agency, values)
     if changed:
         agency.save(update_fields=changed)
     before = set(agency.counties.values_list("pk", flat=True))
@@ -121,15 +120,16 @@ def add_agency_supervisor(
     *, agency: Agency, invited_by: "User", first_name: str, last_name: str, email: str, username: str
 ) -> AgencyMembership:
     """A fellow supervisor, who gets an email link to choose their password."""
-    user = create_member_user(
-        username=username, email=email, first_name=first_name, last_name=last_name, password=None
+    return invite_member(
+        membership_model=AgencyMembership,
+        organisation_field="agency",
+        organisation=agency,
+        invited_by=invited_by,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        username=username,
     )
-    membership = AgencyMembership.objects.create(user=user, agency=agency)
-    record_audit(actor=invited_by, action="agency.member_added", target=user, detail=f"at {agency}")
-    transaction.on_commit(
-        lambda: send_set_password_email(user=user, organisation=agency, invited_by=invited_by)
-    )
-    return membership
 
 
 def set_agency_member_active(*, membership: AgencyMembership, active: bool, actor: "User") -> bool:

@@ -181,7 +181,8 @@ def set_member_active(*, user: "User", organisation: "Organisation", active: boo
     return True
 
 
-def _changed_fields(instance: models.Model, values: dict) -> list[str]:
+def changed_fields(instance: models.Model, values: dict) -> list[str]:
+    """Set the values that differ on the instance; returns their names (nothing is saved)."""
     changed = []
     for name, value in values.items():
         current = getattr(instance, name)
@@ -249,7 +250,7 @@ def update_location_details(
     """Save the location's details; returns the names of the fields that changed."""
     if county is None:
         county = get_or_create_county(state=county_state, name=county_name)
-    changed = _changed_fields(
+    changed = changed_fields(
         location,
         {
             "name": name.strip(),
@@ -268,20 +269,47 @@ def update_location_details(
     return changed
 
 
+def invite_member(
+    *,
+    membership_model: type[models.Model],
+    organisation_field: str,
+    organisation: models.Model,
+    invited_by: "User",
+    **person: str,
+) -> models.Model:
+    """A member of a location or agency, who gets an email link to choose their password.
+
+    Runs inside the caller's transaction; the email goes only once it commits.
+    """
+    user = create_member_user(password=None, **person)
+    membership = membership_model.objects.create(user=user, **{organisation_field: organisation})
+    record_audit(
+        actor=invited_by,
+        action=f"{organisation_field}.member_added",
+        target=user,
+        detail=f"at {organisation}",
+    )
+    transaction.on_commit(
+        lambda: send_set_password_email(user=user, organisation=organisation, invited_by=invited_by)
+    )
+    return membership
+
+
 @transaction.atomic
 def add_location_colleague(
     *, location: Location, invited_by: "User", first_name: str, last_name: str, email: str, username: str
 ) -> LocationMembership:
     """A colleague at the location, who gets an email link to choose their password."""
-    user = create_member_user(
-        username=username, email=email, first_name=first_name, last_name=last_name, password=None
+    return invite_member(
+        membership_model=LocationMembership,
+        organisation_field="location",
+        organisation=location,
+        invited_by=invited_by,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        username=username,
     )
-    membership = LocationMembership.objects.create(user=user, location=location)
-    record_audit(actor=invited_by, action="location.member_added", target=user, detail=f"at {location}")
-    transaction.on_commit(
-        lambda: send_set_password_email(user=user, organisation=location, invited_by=invited_by)
-    )
-    return membership
 
 
 def set_location_member_active(*, membership: LocationMembership, active: bool, actor: "User") -> bool:
