@@ -112,7 +112,11 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["request", "id"]
-        indexes = [models.Index(fields=["peer", "response"])]
+        indexes = [
+            models.Index(fields=["peer", "response"]),
+            # Reports read the alerts of the hours not rolled up yet by when they were sent.
+            models.Index(fields=["created_at"], name="alert_created_at"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["request", "peer"], name="one_alert_per_peer_per_request"),
             # The database itself refuses a second assigned peer for a request.

@@ -10,6 +10,8 @@ app = Celery("peerrx")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+REPORT_ROLLUP_SECONDS = 300  # how far the report rollups may lag behind the settled hours
+
 
 def _beat_schedule() -> dict:
     from django.conf import settings
@@ -21,6 +23,12 @@ def _beat_schedule() -> dict:
             "task": "matching.tasks.sweep",
             "schedule": settings.PEERRX_SWEEP_SECONDS,
             "options": {"expires": settings.PEERRX_SWEEP_SECONDS * 2},
+        },
+        # The hourly per-agency figures the peer response reports add up.
+        "refresh-report-rollups": {
+            "task": "reporting.tasks.refresh_rollups",
+            "schedule": REPORT_ROLLUP_SECONDS,
+            "options": {"expires": REPORT_ROLLUP_SECONDS},
         },
     }
 

@@ -104,7 +104,12 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from None
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The reports' whole-year queries cost enough to trigger PostgreSQL's JIT compiler, which
+    # then spends longer compiling (0.3 s measured) than it saves on these scans.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat share the file: WAL lets readers run beside one writer, and
     # IMMEDIATE transactions take the write lock up front instead of failing mid-way.

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from reporting import selectors
+from reporting.models import REPLY_STEPS
 from reporting.selectors import WEEKDAYS, Outcomes
 
 TEXT, COUNT, RATE, DURATION = "text", "count", "rate", "duration"
@@ -58,7 +59,7 @@ def format_duration(value: dt.timedelta | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
-        return f"{hours} h {minutes} min"
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     if minutes:
         return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
     return f"{seconds} s"
@@ -194,7 +195,9 @@ def response_table(rows: list[selectors.ResponseRow]) -> Table:
             for r in rows
         ],
         note="Delivered: the carrier confirmed delivery of the alert text. Response rate: YES or NO replies "
-        "over alerts sent.",
+        "over alerts sent. Median time to reply: rounded up to the next of "
+        + ", ".join(format_duration(step) for step in REPLY_STEPS)
+        + ".",
     )
 
 

@@ -74,7 +74,11 @@ class OutboundMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The admin's newest-first list, and reports counting recent alert texts.
+            models.Index(fields=["created_at"], name="outbound_created_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to} ({self.status})"

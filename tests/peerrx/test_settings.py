@@ -114,3 +114,12 @@ class TestEnvReaders:
         monkeypatch.setenv("SMS_BACKEND", "carrier-pigeon")
         with pytest.raises(ImproperlyConfigured, match="SMS_BACKEND must be one of"):
             env_choice("SMS_BACKEND", "console", {"console", "twilio"})
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_run_without_jit(require_postgres):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

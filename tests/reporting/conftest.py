@@ -23,6 +23,7 @@ from locations.models import Location
 from peer_requests.models import Alert, PeerRequest, RequestStatus
 from peerrx.choices import AgeRange, Gender, Need
 from peers.models import Peer
+from reporting import rollups
 from reporting.selectors import Criteria
 from sms.models import OutboundMessage, OutboundStatus
 from tests.agencies.factories import AgencyFactory
@@ -162,3 +163,17 @@ def world(db) -> World:
     Alert.objects.filter(request=r6, peer=a2).update(responded_at=r6.created_at + 2 * MINUTE)
 
     return World(agency_a, agency_b, hudson, valley, a1, a2, b1, r1, r2, r3, r4, r6)
+
+
+@pytest.fixture(params=["alerts", "rollup"])
+def figures_from(request, db):
+    """Run a peer response test twice: counted from the alerts, and from the hourly rollup.
+
+    Call it after changing the data and before reading the report.
+    """
+
+    def prepare() -> None:
+        if request.param == "rollup":
+            rollups.catch_up(now=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
+
+    return prepare

@@ -27,16 +27,27 @@ def cells(grid, attribute):
 
 class TestPercentileCont:
     def test_it_interpolates_like_postgresql(self):
-        values = [dt.timedelta(minutes=m) for m in (5, 15, 35)]
+        values = [(dt.timedelta(minutes=m), 1) for m in (5, 15, 35)]
         assert percentile_cont(values, 0.5) == dt.timedelta(minutes=15)
         assert percentile_cont(values, 0.9) == dt.timedelta(minutes=31)
         assert percentile_cont(values[:2], 0.5) == dt.timedelta(minutes=10)
+
+    def test_it_counts_repeated_values(self):
+        # 5, 5, 5, 15, 35, 35: the median lies between the third and fourth value.
+        values = [(dt.timedelta(minutes=5), 3), (dt.timedelta(minutes=15), 1), (dt.timedelta(minutes=35), 2)]
+        assert percentile_cont(values, 0.5) == dt.timedelta(minutes=10)
+        assert percentile_cont(values, 0.9) == dt.timedelta(minutes=35)
+        assert percentile_cont(values, 0) == dt.timedelta(minutes=5)
 
     def test_it_has_no_answer_without_values(self):
         assert percentile_cont([], 0.5) is None
 
     def test_it_returns_the_only_value(self):
-        assert percentile_cont([dt.timedelta(seconds=7)], 0.9) == dt.timedelta(seconds=7)
+        assert percentile_cont([(dt.timedelta(seconds=7), 4)], 0.9) == dt.timedelta(seconds=7)
+
+    def test_it_refuses_a_fraction_outside_0_to_1(self):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            percentile_cont([(dt.timedelta(seconds=7), 1)], 1.5)
 
 
 class TestCriteria:
@@ -222,7 +233,8 @@ class TestCharacteristics:
 
 
 class TestPeerResponse:
-    def test_it_counts_alerts_and_replies_per_agency(self, world):
+    def test_it_counts_alerts_and_replies_per_agency(self, world, figures_from):
+        figures_from()
         rows = selectors.peer_response(criteria=world.criteria())
         assert [(r.agency, r.sent, r.delivered, r.yes, r.no, r.no_reply) for r in rows] == [
             ("Alpha Peers", 7, 6, 2, 2, 3),
@@ -230,16 +242,19 @@ class TestPeerResponse:
         ]
         alpha, beta = rows
         assert alpha.response_rate == pytest.approx(4 / 7)
-        assert alpha.median_time_to_reply == dt.timedelta(minutes=2)  # 1, 2, 2, 3
-        assert beta.median_time_to_reply == dt.timedelta(minutes=2, seconds=30)  # 1, 4
+        # The lower median, rounded up to a reply step: 1, [2], 2, 3 min and [1], 4 min.
+        assert alpha.median_time_to_reply == dt.timedelta(minutes=2)
+        assert beta.median_time_to_reply == dt.timedelta(minutes=1)
 
-    def test_an_agency_never_sees_another_agencys_peers_or_replies(self, world):
+    def test_an_agency_never_sees_another_agencys_peers_or_replies(self, world, figures_from):
+        figures_from()
         rows = selectors.peer_response(criteria=world.criteria(agency_id=world.agency_b.id))
         assert [(r.agency, r.sent, r.delivered, r.yes, r.no, r.no_reply) for r in rows] == [
             ("Beta Peers", 3, 2, 1, 1, 1)
         ]
 
-    def test_it_counts_a_location_filter_on_the_request(self, world):
+    def test_it_counts_a_location_filter_on_the_request(self, world, figures_from):
+        figures_from()
         rows = selectors.peer_response(criteria=world.criteria(location_id=world.valley.id))
         # r3, r4, r6: a1 silent, b1 NO, a2 silent, a2 YES.
         assert [(r.agency, r.sent, r.yes, r.no, r.no_reply) for r in rows] == [
@@ -249,7 +264,8 @@ class TestPeerResponse:
 
 
 class TestDeclineReasons:
-    def test_it_counts_reasons_per_agency(self, world):
+    def test_it_counts_reasons_per_agency(self, world, figures_from):
+        figures_from()
         report = selectors.decline_reasons(criteria=world.criteria())
         assert [(row.agency, {k: v for k, v in row.counts.items() if v}) for row in report.rows] == [
             ("Alpha Peers", {"in_transit": 1, "with_another_person": 1}),
@@ -258,13 +274,15 @@ class TestDeclineReasons:
         assert report.totals["in_transit"] == 1
         assert sum(report.totals.values()) == 3
 
-    def test_an_agency_sees_only_its_own_peers_reasons(self, world):
+    def test_an_agency_sees_only_its_own_peers_reasons(self, world, figures_from):
+        figures_from()
         report = selectors.decline_reasons(criteria=world.criteria(agency_id=world.agency_b.id))
         assert [row.agency for row in report.rows] == ["Beta Peers"]
         assert report.rows[0].total == 1
 
-    def test_it_files_an_unknown_reason_under_other(self, world):
+    def test_it_files_an_unknown_reason_under_other(self, world, figures_from):
         Alert.objects.filter(request=world.r3, peer=world.b1).update(decline_reason="legacy value")
+        figures_from()
         report = selectors.decline_reasons(criteria=world.criteria(agency_id=world.agency_b.id))
         assert report.rows[0].counts["other"] == 1
 
@@ -330,12 +348,13 @@ class TestQueryCounts:
             (selectors.requests_per_location, 1),
             (selectors.requests_by_need, 1),
             (selectors.characteristics, 2),
-            (selectors.peer_response, 3),
-            (selectors.decline_reasons, 1),
+            (selectors.peer_response, 4),
+            (selectors.decline_reasons, 3),
             (selectors.staffing, 2),
         ],
     )
-    def test_it_is_constant(self, world, django_assert_num_queries, selector, queries):
+    def test_it_is_constant(self, world, django_assert_num_queries, selector, queries, figures_from):
+        figures_from()
         with django_assert_num_queries(queries):
             selector(criteria=world.criteria())
         for day in range(1, 20):
@@ -345,6 +364,7 @@ class TestQueryCounts:
             )
             ReportAlertFactory(request=request, peer=world.a1, response="no", responded_at=created + MINUTE)
             ReportRequestFactory(location=world.hudson, created_at=created, status=RequestStatus.CANCELLED)
+        figures_from()
         with django_assert_num_queries(queries):
             selector(criteria=world.criteria())
         with django_assert_num_queries(queries):
