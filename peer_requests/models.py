@@ -65,6 +65,7 @@ class PeerRequest(models.Model):
             models.Index(fields=["status", "selection_due_at"]),
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["location", "created_at"]),
+            models.Index(fields=["code", "created_at"], name="request_code_created"),
         ]
         constraints = [
             # A code names one live request, so "YES 4821" is never ambiguous.

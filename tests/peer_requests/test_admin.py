@@ -45,6 +45,24 @@ class TestChangelist:
             client.get(CHANGELIST)
         assert len(many) == len(few)
 
+    def test_it_counts_the_rows_once_a_page(self, client, staff):
+        PeerRequestFactory.create_batch(3)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(CHANGELIST)
+        assert sum("COUNT(" in q["sql"].upper() for q in queries.captured_queries) == 1
+
+    def test_it_finds_a_code_exactly(self, client, staff):
+        wanted = PeerRequestFactory(code="4821")
+        PeerRequestFactory(code="1482")  # contains the term, is not the code
+        response = client.get(CHANGELIST, {"q": " 4821 "})
+        assert list(response.context["cl"].result_list) == [wanted]
+
+    def test_it_finds_a_location_by_part_of_its_name(self, client, staff):
+        wanted = PeerRequestFactory(location__name="Hudson Valley ED")
+        PeerRequestFactory(location__name="Orange Clinic")
+        response = client.get(CHANGELIST, {"q": "valley"})
+        assert list(response.context["cl"].result_list) == [wanted]
+
 
 class TestChangePage:
     def scored_request(self):
