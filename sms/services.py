@@ -33,9 +33,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Fan-out: messages per batch task, and concurrent sends inside one batch.
+# Fan-out: messages per batch task, and concurrent sends per worker process (the batches
+# running at once share one pool of that many threads, each with a database connection).
+# A whole batch goes out at once: at 100 ms per call, 1,000 alerts take 20 rounds of 50
+# (2 s) rather than 32 rounds of 32 (3.1 s) of their 5 s budget. The pool never starts
+# more threads than one batch holds, so a larger value would change nothing.
 SEND_BATCH_SIZE = 50
-SEND_CONCURRENCY = 32
+SEND_CONCURRENCY = SEND_BATCH_SIZE
 # Retry after base * 2**attempts seconds, capped, plus up to 10% jitter so a 20429 storm
 # does not come back as one burst.
 RETRY_BASE_SECONDS = 1.0
@@ -263,6 +267,10 @@ def _claim(*, message_ids: list[int], now: dt.datetime) -> list[OutboundMessage]
 
 def _send_logged(message: OutboundMessage) -> None:
     try:
+        # Connect before the send, not after it: a refused connection then leaves the text
+        # unsent (the sweeper requeues it) rather than sent without its provider id recorded,
+        # which the sweeper would send a second time.
+        connection.ensure_connection()
         _send_claimed(message)
     except Exception:  # one bad row must not stop the batch; the sweeper requeues it if stuck
         logger.exception("Could not deliver SMS %s", message.pk)

@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+from django.db import OperationalError
+from django.utils import timezone
 
 from accounts.models import AuditEntry
 from peer_requests.models import RequestEvent
@@ -491,6 +493,23 @@ class TestDeliverMany:
         monkeypatch.setattr(services, "_send_claimed", send)
         services.deliver_many(message_ids=[m.pk for m in messages])
         assert fake.calls == 2
+
+    def test_it_sends_nothing_when_its_database_connection_is_refused(self, monkeypatch, scripted):
+        # Sent without a connection, the provider id could not be saved and the sweeper would
+        # send the text again; unsent, the sweeper requeues it once the database is back.
+        fake = scripted()
+        message = OutboundMessageFactory()
+
+        def refused():
+            raise OperationalError("connection refused")
+
+        (claimed,) = services._claim(message_ids=[message.pk], now=timezone.now())
+        monkeypatch.setattr(services.connection, "ensure_connection", refused)
+        services._send_logged(claimed)  # what each sending thread runs
+        monkeypatch.undo()
+        assert fake.calls == 0
+        message.refresh_from_db()
+        assert (message.status, message.provider_sid) == (OutboundStatus.SENDING, None)
 
     def test_it_leaves_messages_it_did_not_claim(self, scripted):
         fake = scripted()
