@@ -117,6 +117,9 @@ class Alert(models.Model):
             models.Index(fields=["peer", "response"]),
             # Reports read the alerts of the hours not rolled up yet by when they were sent.
             models.Index(fields=["created_at"], name="alert_created_at"),
+            # An agency's reports: the requests its peers were alerted for, by an index-only
+            # scan of its peers' alerts instead of a scan of every alert.
+            models.Index(fields=["peer", "request"], name="alert_peer_request"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["request", "peer"], name="one_alert_per_peer_per_request"),
