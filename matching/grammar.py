@@ -6,6 +6,7 @@ count only when they are the whole message, as carriers and Twilio treat them; s
 withdraws from a request while a bare "CANCEL" unsubscribes.
 """
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +34,8 @@ DECLINE_MENU = (
     ("personal", "personal"),
     ("other", "other"),
 )
+# A menu answer ("2") refers to the peer's latest NO within this long.
+DECLINE_MENU_WINDOW = dt.timedelta(hours=2)
 
 YES_WORDS = frozenset({"YES", "Y", "YEAH", "YEP", "YA", "YS", "YE", "YESS"})
 NO_WORDS = frozenset({"NO", "N", "NOPE", "NAH"})

@@ -17,15 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from matching import messages, services
-from matching.grammar import Command, Kind, parse
+from matching.grammar import DECLINE_MENU_WINDOW, Command, Kind, parse
 from matching.services import NoOutcome, WithdrawOutcome, YesOutcome
 from peer_requests import selectors
 from peer_requests.models import Alert
 from peers.models import Peer
 from sms.models import InboundMessage
-
-# A menu answer ("2") refers to the peer's latest NO within this long.
-DECLINE_MENU_WINDOW = dt.timedelta(hours=2)
 
 Answer = tuple[str | None, str]  # (reply text or None, outcome stored on the inbound message)
 

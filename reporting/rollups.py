@@ -24,7 +24,7 @@ from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from matching.replies import DECLINE_MENU_WINDOW
+from matching.grammar import DECLINE_MENU_WINDOW
 from peer_requests.models import Alert
 from reporting.models import (
     DECLINE_REASONS,

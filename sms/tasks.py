@@ -14,3 +14,9 @@ def send_message(message_id: int) -> None:
 def send_batch(message_ids: list[int]) -> None:
     """A slice of a fan-out, sent concurrently (see ``services.deliver_many``)."""
     services.deliver_many(message_ids=message_ids)
+
+
+@shared_task(name="sms.tasks.handle_inbound", ignore_result=True)
+def handle_inbound(inbound_id: int) -> None:
+    """A stored incoming text: run the reply handler and queue its answer."""
+    services.handle_inbound_message(inbound_id=inbound_id)

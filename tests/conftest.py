@@ -35,6 +35,30 @@ def require_redis() -> str:
     return url
 
 
+@pytest.fixture
+def inbound_worker(monkeypatch, django_capture_on_commit_callbacks):
+    """Incoming texts handled the moment the webhook commits, as an idle worker would.
+
+    ``with inbound_worker(now=T0): client.post(...)`` runs the webhook's on-commit callbacks,
+    and the ``handle_inbound`` task they enqueue runs at once, at ``now``. Tests on real
+    transactions (transactional_db) need no ``with``: their commits run the task directly.
+    """
+    from sms import services, tasks
+
+    handled_at = {"now": None}
+
+    def handle(inbound_id: int) -> None:
+        services.handle_inbound_message(inbound_id=inbound_id, now=handled_at["now"])
+
+    monkeypatch.setattr(tasks.handle_inbound, "delay", handle)
+
+    def start(now=None):
+        handled_at["now"] = now
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return start
+
+
 @pytest.fixture(autouse=True)
 def _media_and_cache(settings) -> None:
     settings.PEERRX_PUBLIC_BASE_URL = "http://testserver"

@@ -360,7 +360,9 @@ class TestThroughTheWebhook:
         url = "http://testserver/sms/inbound/"
         return client.post("/sms/inbound/", params, HTTP_X_TWILIO_SIGNATURE=sign(url=url, params=params))
 
-    def test_a_duplicate_delivery_of_one_message_sid_is_stored_once_and_acted_on_once(self, client, world):
+    def test_a_duplicate_delivery_of_one_message_sid_is_stored_once_and_acted_on_once(
+        self, client, world, inbound_worker
+    ):
         peer_request = submit(world)
         peer = world.peers[0]
         params = {
@@ -369,7 +371,7 @@ class TestThroughTheWebhook:
             "To": "+15005550001",
             "Body": f"Yes {peer_request.code}",
         }
-        with freeze_time(T0 + MINUTE):
+        with freeze_time(T0 + MINUTE), inbound_worker():
             first = self.post(client, params)
             second = self.post(client, params)
         assert first.status_code == second.status_code == 200

@@ -17,7 +17,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(tran
 PEERS = 50
 
 
-def test_fifty_simultaneous_signed_yes_webhooks_assign_exactly_one_peer(require_postgres, settings):
+def test_fifty_simultaneous_signed_yes_webhooks_assign_exactly_one_peer(
+    require_postgres, settings, inbound_worker
+):
+    # The webhook threads run each reply's handler right after their commit: fifty workers at once.
     seed_reference_data()
     settings.PEERRX_SELECTION_SECONDS = 600
     settings.PEERRX_EXPIRY_SECONDS = 1800

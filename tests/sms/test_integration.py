@@ -49,12 +49,15 @@ def in_threads(count: int, target: Callable[[int], None]) -> list[BaseException]
 class TestWithTheRealReplyHandler:
     """matching.replies.handle_inbound, not a stand-in."""
 
-    def test_it_answers_help_to_a_peer(self, client):
+    def test_it_answers_help_to_a_peer(self, client, inbound_worker):
         from matching import messages
 
         peer = PeerFactory()
         signed = signed_inbound(sid="SM" + "1" * 32, from_number=str(peer.phone), body="help")
-        response = client.post("/sms/inbound/", signed["params"], HTTP_X_TWILIO_SIGNATURE=signed["signature"])
+        with inbound_worker():
+            response = client.post(
+                "/sms/inbound/", signed["params"], HTTP_X_TWILIO_SIGNATURE=signed["signature"]
+            )
         assert response.status_code == 200
         inbound = InboundMessage.objects.get()
         assert inbound.peer == peer
@@ -68,24 +71,27 @@ class TestWithTheRealReplyHandler:
             messages.help_text(),
         )
 
-    def test_it_answers_a_stranger_neutrally_and_does_nothing_else(self):
-        inbound, created = services.receive_inbound(
-            message_sid="SM" + "2" * 32, from_number="+12125550999", body="YES 4821", now=T0
-        )
+    def test_it_answers_a_stranger_neutrally_and_does_nothing_else(self, inbound_worker):
+        with inbound_worker(now=T0):
+            inbound, created = services.receive_inbound(
+                message_sid="SM" + "2" * 32, from_number="+12125550999", body="YES 4821", now=T0
+            )
         assert created
+        inbound.refresh_from_db()
         assert inbound.outcome == "unknown_number"
         reply = OutboundMessage.objects.get()
         assert reply.to == "+12125550999"
         assert reply.peer is None
 
-    def test_it_acts_once_on_a_duplicate(self):
+    def test_it_acts_once_on_a_duplicate(self, inbound_worker):
         from peers.models import AvailabilityOverride
 
         peer = PeerFactory()
         for _ in range(2):
-            services.receive_inbound(
-                message_sid="SM" + "3" * 32, from_number=str(peer.phone), body="OFF 2", now=T0
-            )
+            with inbound_worker(now=T0):
+                services.receive_inbound(
+                    message_sid="SM" + "3" * 32, from_number=str(peer.phone), body="OFF 2", now=T0
+                )
         assert AvailabilityOverride.objects.filter(peer=peer).count() == 1
         assert OutboundMessage.objects.count() == 1
 
@@ -100,7 +106,7 @@ class TestWithTheRealReplyHandler:
 @pytest.mark.django_db(transaction=True)
 class TestConcurrencyOnPostgres:
     def test_it_stores_and_acts_on_a_duplicate_once_when_copies_race(
-        self, require_postgres, reply_handler, enqueued
+        self, require_postgres, reply_handler, enqueued, inbound_worker
     ):
         signed = signed_inbound(sid="SM" + "4" * 32, from_number="+12125550101", body="YES 4821")
         created: list[bool] = []

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry
 from peer_requests.models import RequestEvent
-from sms import ratelimit, services, transport
+from sms import ratelimit, services, tasks, transport
 from sms.models import InboundMessage, OutboundMessage, OutboundStatus
 from sms.ratelimit import LocalRateLimiter
 from tests.peer_requests.factories import PeerRequestFactory
@@ -585,11 +585,13 @@ class TestRecordDeliveryStatus:
 
 
 class TestReceiveInbound:
-    def test_it_stores_the_text_acts_once_and_queues_the_answer(
-        self, reply_handler, enqueued, django_capture_on_commit_callbacks
+    def test_it_stores_the_text_and_hands_it_to_a_worker_on_commit(
+        self, reply_handler, monkeypatch, django_capture_on_commit_callbacks
     ):
+        handed_over: list[int] = []
+        monkeypatch.setattr(tasks.handle_inbound, "delay", handed_over.append)
         peer = PeerFactory()
-        with django_capture_on_commit_callbacks(execute=True):
+        with django_capture_on_commit_callbacks() as callbacks:
             inbound, created = services.receive_inbound(
                 message_sid="SM1",
                 from_number=str(peer.phone),
@@ -598,33 +600,56 @@ class TestReceiveInbound:
                 now=T0,
             )
         assert created
-        assert inbound.peer == peer
-        assert inbound.to_number == "+15005550006"
-        assert inbound.handled_at == T0
-        assert inbound.outcome == "replied"
+        assert (inbound.to_number, inbound.received_at) == ("+15005550006", T0)
+        assert inbound.peer is None  # found by the handler, off the webhook's path
+        assert handed_over == [] and len(callbacks) == 1  # nothing leaves before the commit
+        callbacks[0]()
+        assert handed_over == [inbound.pk]
+        assert reply_handler.calls == []
+
+    def test_it_stores_and_hands_over_a_duplicate_only_once(
+        self, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        handed_over: list[int] = []
+        monkeypatch.setattr(tasks.handle_inbound, "delay", handed_over.append)
+        with django_capture_on_commit_callbacks(execute=True):
+            first, created = services.receive_inbound(
+                message_sid="SM1", from_number="+12125550101", body="YES", now=T0
+            )
+            again, created_again = services.receive_inbound(
+                message_sid="SM1", from_number="+12125550101", body="YES", now=T0
+            )
+        assert (created, created_again) == (True, False)
+        assert again.pk == first.pk
+        assert InboundMessage.objects.count() == 1
+        assert handed_over == [first.pk]
+
+
+class TestHandleInboundMessage:
+    def stored(self, body: str = "YES 4821", **kwargs) -> InboundMessage:
+        inbound, _ = services.receive_inbound(message_sid="SM1", body=body, now=T0, **kwargs)
+        return inbound
+
+    def test_it_acts_once_and_queues_the_answer(
+        self, reply_handler, enqueued, django_capture_on_commit_callbacks
+    ):
+        peer = PeerFactory()
+        inbound = self.stored(from_number=str(peer.phone))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.handle_inbound_message(inbound_id=inbound.pk, now=T0) == "Thanks, got it."
+        assert services.handle_inbound_message(inbound_id=inbound.pk, now=T0) is None  # handled already
+        inbound.refresh_from_db()
+        assert (inbound.handled_at, inbound.outcome) == (T0, "replied")
         assert reply_handler.calls == [("SM1", "YES 4821", T0)]
         reply = OutboundMessage.objects.get(kind=OutboundMessage.Kind.REPLY)
         assert (reply.to, reply.body, reply.peer) == (str(peer.phone), "Thanks, got it.", peer)
         assert enqueued.ids == [reply.pk]
 
-    def test_it_stores_and_acts_on_a_duplicate_only_once(self, reply_handler):
-        first, created = services.receive_inbound(
-            message_sid="SM1", from_number="+12125550101", body="YES", now=T0
-        )
-        again, created_again = services.receive_inbound(
-            message_sid="SM1", from_number="+12125550101", body="YES", now=T0
-        )
-        assert (created, created_again) == (True, False)
-        assert again.pk == first.pk
-        assert InboundMessage.objects.count() == 1
-        assert len(reply_handler.calls) == 1
-        assert OutboundMessage.objects.count() == 1
-
     def test_it_queues_nothing_when_the_handler_has_no_answer(self, reply_handler):
         reply_handler.reply = None
-        inbound, _ = services.receive_inbound(
-            message_sid="SM1", from_number="+12125550101", body="hm", now=T0
-        )
+        inbound = self.stored(body="hm", from_number="+12125550101")
+        services.handle_inbound_message(inbound_id=inbound.pk, now=T0)
+        inbound.refresh_from_db()
         assert inbound.outcome == "no reply"
         assert inbound.handled_at == T0
         assert not OutboundMessage.objects.exists()
@@ -637,17 +662,16 @@ class TestReceiveInbound:
         import sys
 
         monkeypatch.setattr(sys.modules["matching.replies"], "handle_inbound", handler)
-        inbound, _ = services.receive_inbound(
-            message_sid="SM1", from_number="+12125550101", body="Y 4821", now=T0
-        )
+        inbound = self.stored(body="Y 4821", from_number="+12125550101")
+        services.handle_inbound_message(inbound_id=inbound.pk, now=T0)
+        inbound.refresh_from_db()
         assert inbound.outcome == "yes 4821"
 
     def test_it_keeps_the_text_when_the_handler_fails_and_retries_it(self, reply_handler):
         reply_handler.error = RuntimeError("deadlock")
-        inbound, created = services.receive_inbound(
-            message_sid="SM1", from_number="+12125550101", body="YES", now=T0
-        )
-        assert created
+        inbound = self.stored(body="YES", from_number="+12125550101")
+        assert services.handle_inbound_message(inbound_id=inbound.pk, now=T0) is None
+        inbound.refresh_from_db()
         assert inbound.handled_at is None
         assert inbound.outcome == "error"
         assert not OutboundMessage.objects.exists()
@@ -660,6 +684,13 @@ class TestReceiveInbound:
         assert OutboundMessage.objects.filter(kind="reply").count() == 1
         assert services.retry_unhandled_inbound(now=T0 + dt.timedelta(seconds=50)) == 0
         assert len(reply_handler.calls) == 2
+
+    def test_the_task_runs_it(self, reply_handler):
+        inbound = self.stored(from_number="+12125550101")
+        tasks.handle_inbound(inbound.pk)
+        inbound.refresh_from_db()
+        assert inbound.handled_at is not None
+        assert len(reply_handler.calls) == 1
 
     def test_it_does_not_retry_old_texts(self, reply_handler):
         InboundMessageFactory(received_at=T0 - dt.timedelta(hours=1))
@@ -703,8 +734,8 @@ class TestSimulateInbound:
         )
         assert inbound.message_sid.startswith("SIM")
         assert inbound.message_sid == seen["params"]["MessageSid"]
-        assert (inbound.from_number, inbound.body, inbound.peer) == (str(peer.phone), "YES 4821", peer)
-        assert len(reply_handler.calls) == 1
+        assert (inbound.from_number, inbound.body) == (str(peer.phone), "YES 4821")
+        assert len(reply_handler.calls) == 1  # handled at once, for the developer watching
 
     def test_it_stores_nothing_when_the_signature_does_not_check_out(self, monkeypatch, reply_handler):
         monkeypatch.setattr(transport, "sign", lambda *, url, params: "forged")

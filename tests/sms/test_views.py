@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sms import transport
+from sms import services, tasks, transport
 from sms.models import InboundMessage, OutboundMessage, OutboundStatus
 from sms.views import EMPTY_TWIML, MAX_WEBHOOK_BYTES
 from tests.accounts.factories import StaffUserFactory, UserFactory
@@ -49,23 +49,52 @@ class TestUrls:
 
 
 class TestInboundWebhook:
-    def test_it_stores_the_text_acts_on_it_and_answers_empty_twiml(self, client, reply_handler):
-        peer = PeerFactory(phone="+12125550101")
-        response = post_signed(client, INBOUND, inbound_params())
+    def test_it_stores_the_text_and_answers_empty_twiml_before_handling_it(
+        self, client, reply_handler, django_capture_on_commit_callbacks, monkeypatch
+    ):
+        handed_over: list[int] = []
+        monkeypatch.setattr(tasks.handle_inbound, "delay", handed_over.append)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_signed(client, INBOUND, inbound_params())
         assert response.status_code == 200
         assert response["Content-Type"] == "text/xml"
         assert response.content.decode() == EMPTY_TWIML
         inbound = InboundMessage.objects.get()
-        assert (inbound.from_number, inbound.to_number, inbound.body, inbound.peer) == (
+        assert (inbound.from_number, inbound.to_number, inbound.body) == (
             "+12125550101",
             "+15005550006",
             "YES 4821",
-            peer,
         )
+        # The peer is found, and the reply handled, by a worker after the commit.
+        assert inbound.peer is None
+        assert (inbound.handled_at, reply_handler.calls) == (None, [])
+        assert handed_over == [inbound.pk]
+
+    def test_a_worker_then_acts_on_it_and_queues_the_answer(self, client, reply_handler, inbound_worker):
+        with inbound_worker():
+            post_signed(client, INBOUND, inbound_params())
+        inbound = InboundMessage.objects.get()
         assert inbound.handled_at is not None
         assert len(reply_handler.calls) == 1
         reply = OutboundMessage.objects.get()
         assert (reply.kind, reply.to, reply.body) == ("reply", "+12125550101", "Thanks, got it.")
+
+    def test_it_keeps_the_text_for_the_sweeper_when_the_broker_is_down(
+        self, client, reply_handler, django_capture_on_commit_callbacks, monkeypatch
+    ):
+        def broker_down(inbound_id):
+            raise ConnectionError("broker unreachable")
+
+        monkeypatch.setattr(tasks.handle_inbound, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post_signed(client, INBOUND, inbound_params()).status_code == 200
+        inbound = InboundMessage.objects.get()
+        assert inbound.handled_at is None
+        later = inbound.received_at + services.INBOUND_RETRY_AFTER
+        assert services.retry_unhandled_inbound(now=later) == 1
+        inbound.refresh_from_db()
+        assert inbound.handled_at == later
+        assert len(reply_handler.calls) == 1
 
     @pytest.mark.parametrize("signature", ["", "d3Jvbmc=", None])
     def test_it_refuses_a_missing_or_wrong_signature_and_stores_nothing(
@@ -103,10 +132,11 @@ class TestInboundWebhook:
         assert response.status_code == 200
         assert InboundMessage.objects.get().message_sid == callback.params["MessageSid"]
 
-    def test_it_stores_a_duplicate_delivery_once_and_acts_once(self, client, reply_handler):
+    def test_it_stores_a_duplicate_delivery_once_and_acts_once(self, client, reply_handler, inbound_worker):
         params = inbound_params()
-        assert post_signed(client, INBOUND, params).status_code == 200
-        assert post_signed(client, INBOUND, params).status_code == 200
+        with inbound_worker():
+            assert post_signed(client, INBOUND, params).status_code == 200
+            assert post_signed(client, INBOUND, params).status_code == 200
         assert InboundMessage.objects.count() == 1
         assert len(reply_handler.calls) == 1
         assert OutboundMessage.objects.count() == 1
@@ -141,9 +171,10 @@ class TestInboundWebhook:
         assert post_signed(client, INBOUND, inbound_params(Body=body)).status_code == 200
         assert InboundMessage.objects.get().body == body
 
-    def test_it_answers_200_even_when_the_handler_fails(self, client, reply_handler):
+    def test_it_answers_200_even_when_the_handler_fails(self, client, reply_handler, inbound_worker):
         reply_handler.error = RuntimeError("boom")
-        assert post_signed(client, INBOUND, inbound_params()).status_code == 200
+        with inbound_worker():
+            assert post_signed(client, INBOUND, inbound_params()).status_code == 200
         inbound = InboundMessage.objects.get()
         assert inbound.handled_at is None
         assert inbound.outcome == "error"
@@ -372,7 +403,7 @@ class TestSimulatorPages:
         assert response.url == url
         inbound = InboundMessage.objects.get()
         assert inbound.message_sid.startswith("SIM")
-        assert (inbound.from_number, inbound.body, inbound.peer) == (str(peer.phone), "YES 4821", peer)
+        assert (inbound.from_number, inbound.body) == (str(peer.phone), "YES 4821")
         assert checked == [("http://testserver/sms/inbound/", checked[0][1])]
         assert checked[0][1]
         assert reply_handler.calls[0][1] == "YES 4821"
