@@ -257,6 +257,8 @@ TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL").rstrip("/")
 PEERRX_SMS_MAX_PER_SECOND = env_float("PEERRX_SMS_MAX_PER_SECOND", 0.0, minimum=0.0)
+# Sending threads per worker process, each holding a database connection during a fan-out.
+PEERRX_SMS_SEND_CONCURRENCY = env_int("PEERRX_SMS_SEND_CONCURRENCY", 50, minimum=1)
 PEERRX_SMS_TIMEOUT_SECONDS = env_float("PEERRX_SMS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 PEERRX_SMS_MAX_ATTEMPTS = env_int("PEERRX_SMS_MAX_ATTEMPTS", 8, minimum=1)
 if SMS_BACKEND == "twilio":

@@ -33,13 +33,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Fan-out: messages per batch task, and concurrent sends per worker process (the batches
-# running at once share one pool of that many threads, each with a database connection).
-# A whole batch goes out at once: at 100 ms per call, 1,000 alerts take 20 rounds of 50
-# (2 s) rather than 32 rounds of 32 (3.1 s) of their 5 s budget. The pool never starts
-# more threads than one batch holds, so a larger value would change nothing.
+# Fan-out: messages per batch task. Concurrent sends per worker process come from
+# PEERRX_SMS_SEND_CONCURRENCY (the batches running at once share one pool of that many
+# threads, each with a database connection). At its default a whole batch goes out at once:
+# at 100 ms per call, 1,000 alerts take 20 rounds of 50 (2 s) rather than 32 rounds of 32
+# (3.1 s) of their 5 s budget; the pool never starts more threads than one batch holds.
 SEND_BATCH_SIZE = 50
-SEND_CONCURRENCY = SEND_BATCH_SIZE
 # Retry after base * 2**attempts seconds, capped, plus up to 10% jitter so a 20429 storm
 # does not come back as one burst.
 RETRY_BASE_SECONDS = 1.0
@@ -231,8 +230,9 @@ def deliver(*, message_id: int, now: dt.datetime | None = None) -> str | None:
     return _send_claimed(claimed[0], now=now)
 
 
-def deliver_many(*, message_ids: list[int], concurrency: int = SEND_CONCURRENCY) -> None:
-    """Send many messages with up to ``concurrency`` calls to the provider in flight at once.
+def deliver_many(*, message_ids: list[int], concurrency: int | None = None) -> None:
+    """Send many messages with up to ``concurrency`` (default PEERRX_SMS_SEND_CONCURRENCY) calls
+    to the provider in flight at once.
 
     The whole batch is claimed in one UPDATE; the sends run on this process's pool of sending
     threads (``sms.sendpool``), each with its own database connection. On SQLite (one writer)
@@ -241,6 +241,7 @@ def deliver_many(*, message_ids: list[int], concurrency: int = SEND_CONCURRENCY)
     ids = list(message_ids)
     if not ids:
         return
+    concurrency = min(concurrency or settings.PEERRX_SMS_SEND_CONCURRENCY, SEND_BATCH_SIZE)
     claimed = _claim(message_ids=ids, now=timezone.now())
     if min(concurrency, len(claimed)) <= 1 or connection.vendor == "sqlite" or connection.in_atomic_block:
         for message in claimed:

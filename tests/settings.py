@@ -32,6 +32,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - WhiteNoise warns when it is missing
 
+# Two test processes may each fan out at once, with their own live servers and workers:
+# stay well inside PostgreSQL's default 100 connections.
+PEERRX_SMS_SEND_CONCURRENCY = 16
+
 # Parallel test processes (pytest-xdist) each get their own Redis database, so a real
 # worker started by one process never takes another process's tasks.
 _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")

@@ -29,7 +29,9 @@ def _assert_not_reloaded(page) -> None:
     assert page.evaluate("window.__notReloaded") is True
 
 
-def test_it_assigns_a_peer_who_texted_yes_and_shows_them_live(page, new_page, live_server, screenshot):
+def test_it_assigns_a_peer_who_texted_yes_and_shows_them_live(
+    page, new_page, live_server, screenshot, inbound_worker
+):
     seed_reference_data()
     world = make_world(peers=2)
     LocationMembershipFactory(location=world.location, user__username="nurse")
@@ -63,7 +65,8 @@ def test_it_assigns_a_peer_who_texted_yes_and_shows_them_live(page, new_page, li
     expect(page.get_by_text("Peers are replying")).to_be_visible()
     _mark_page(page)
 
-    # Both peers answer YES through Twilio's signed webhook; the YES count climbs on the page.
+    # Both peers answer YES through Twilio's signed webhook (each handled as soon as the server
+    # commits it, as an idle worker would); the YES count climbs on the page.
     yes_count = page.locator("#live .fs-4.text-success")
     expect(yes_count).to_have_text("0")
     for peer in world.peers:

@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.db import connections
 
 from sms import services, transport
@@ -149,7 +150,7 @@ class TestConcurrencyOnPostgres:
         assert sorted(m.to for m in twilio_settings.messages) == sorted(str(p.phone) for p in peers)
         assert OutboundMessage.objects.filter(status=OutboundStatus.SENT).count() == 200
         # The sends overlapped: at one moment the fake held most of a full pool of calls.
-        assert twilio_settings.max_in_flight >= services.SEND_CONCURRENCY // 2
+        assert twilio_settings.max_in_flight >= settings.PEERRX_SMS_SEND_CONCURRENCY // 2
 
     def test_it_ends_on_the_right_status_when_callbacks_race(self, require_postgres):
         message = OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMrace", sent_at=T0)
