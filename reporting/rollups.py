@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -39,6 +39,7 @@ from sms.models import OutboundMessage, OutboundStatus
 HOUR = dt.timedelta(hours=1)
 REROLL = dt.timedelta(days=1)
 MAX_HOURS_PER_REFRESH = 31 * 24
+ANALYZE_AFTER_ROWS = 10_000
 
 
 def floor_hour(instant: dt.datetime) -> dt.datetime:
@@ -164,4 +165,11 @@ def catch_up(*, now: dt.datetime | None = None) -> int:
         result = refresh(now=now)
         written += result.rows
         if result.caught_up:
-            return written
+            break
+    if written > ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
+        # Without statistics on freshly written rows PostgreSQL walks the index row by row
+        # (measured: 0.62 s for a year's peer response instead of 0.13 s) until autovacuum
+        # gets to the table.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {AgencyHour._meta.db_table}")
+    return written

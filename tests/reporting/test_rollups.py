@@ -5,6 +5,8 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from peer_requests.models import Alert
 from peerrx.celery import _beat_schedule
@@ -76,6 +78,14 @@ class TestRows:
         assert list(
             AgencyHour.objects.order_by("hour", "agency_id").values_list("hour", "agency_id", "sent")
         ) == (stepped)
+
+    def test_a_large_catch_up_refreshes_the_tables_statistics(self, world, monkeypatch, require_postgres):
+        monkeypatch.setattr(rollups, "ANALYZE_AFTER_ROWS", 0)
+        with CaptureQueriesContext(connection) as queries:
+            rollups.catch_up(now=AFTER_MARCH)
+        assert [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")] == [
+            "ANALYZE reporting_agencyhour"
+        ]
 
     def test_an_empty_database_rolls_up_nothing(self, db):
         result = rollups.refresh(now=AFTER_MARCH)
