@@ -55,6 +55,9 @@ SWEEP_LIMIT = 1000
 # the row and the message is re-enqueued for it.
 RATE_INLINE_WAIT_SECONDS = 1.0
 # Unhandled inbound texts (the handler raised) are retried for this long.
+# A status callback naming a provider id not saved yet is tried again after 5, 10 and 15 s.
+EARLY_STATUS_ATTEMPTS = 3
+EARLY_STATUS_DELAY_SECONDS = 5.0
 INBOUND_RETRY_WINDOW = dt.timedelta(minutes=15)
 INBOUND_RETRY_AFTER = dt.timedelta(seconds=30)
 
@@ -641,7 +644,38 @@ def process_status_webhook(
     if not status:
         raise WebhookError(400, "MessageStatus is required.")
     error_code = _field(params, "ErrorCode", max_length=16, required=False)
-    return record_delivery_status(provider_sid=message_sid, status=status, error_code=error_code, now=now)
+    moved = record_delivery_status(provider_sid=message_sid, status=status, error_code=error_code, now=now)
+    if not moved and status.strip().lower() in PROVIDER_STATUS:
+        _retry_early_status(provider_sid=message_sid, status=status, error_code=error_code, attempt=1)
+    return moved
+
+
+def _retry_early_status(*, provider_sid: str, status: str, error_code: str, attempt: int) -> None:
+    """A callback can overtake the send it reports on: Twilio may call before the sending
+    thread has saved the message's provider id. Try it again a little later, a few times."""
+    if attempt > EARLY_STATUS_ATTEMPTS or OutboundMessage.objects.filter(provider_sid=provider_sid).exists():
+        return  # known message (a duplicate or late callback), or given up on
+    from sms.tasks import apply_status
+
+    def enqueue() -> None:
+        try:
+            apply_status.apply_async(
+                (provider_sid, status, error_code, attempt), countdown=EARLY_STATUS_DELAY_SECONDS * attempt
+            )
+        except Exception:  # broker down: the status is lost, as it would have been before
+            logger.warning("Could not enqueue a retry of the status of %s", provider_sid, exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+def apply_early_status(*, provider_sid: str, status: str, error_code: str, attempt: int) -> bool:
+    """The delayed retry of a callback that named a provider id not saved yet."""
+    moved = record_delivery_status(provider_sid=provider_sid, status=status, error_code=error_code)
+    if not moved:
+        _retry_early_status(
+            provider_sid=provider_sid, status=status, error_code=error_code, attempt=attempt + 1
+        )
+    return moved
 
 
 # --- Phone simulator ------------------------------------------------------------------------------

@@ -20,3 +20,11 @@ def send_batch(message_ids: list[int]) -> None:
 def handle_inbound(inbound_id: int) -> None:
     """A stored incoming text: run the reply handler and queue its answer."""
     services.handle_inbound_message(inbound_id=inbound_id)
+
+
+@shared_task(name="sms.tasks.apply_status", ignore_result=True)
+def apply_status(provider_sid: str, status: str, error_code: str, attempt: int) -> None:
+    """A delivery status that arrived before its message's provider id was saved."""
+    services.apply_early_status(
+        provider_sid=provider_sid, status=status, error_code=error_code, attempt=attempt
+    )

@@ -744,3 +744,52 @@ class TestSimulateInbound:
         assert raised.value.status == 403
         assert not InboundMessage.objects.exists()
         assert reply_handler.calls == []
+
+
+class TestEarlyStatusCallback:
+    """Twilio may report on a message before the sending thread has saved its provider id."""
+
+    URL = "http://testserver/sms/status/"
+
+    @pytest.fixture
+    def retries(self, monkeypatch) -> list[tuple]:
+        scheduled: list[tuple] = []
+        monkeypatch.setattr(
+            tasks.apply_status, "apply_async", lambda args, countdown: scheduled.append((*args, countdown))
+        )
+        return scheduled
+
+    def callback(self, sid: str, status: str = "delivered") -> dict:
+        params = {"MessageSid": sid, "MessageStatus": status}
+        return {"url": self.URL, "params": params, "signature": transport.sign(url=self.URL, params=params)}
+
+    def test_an_unknown_provider_id_is_tried_again_after_the_commit(
+        self, retries, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert not services.process_status_webhook(**self.callback("SMearly"))
+        assert retries == [("SMearly", "delivered", "", 1, 5.0)]
+
+    def test_the_retry_applies_the_status_once_the_provider_id_is_saved(self, retries):
+        message = OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMearly", sent_at=T0)
+        tasks.apply_status("SMearly", "delivered", "", 1)
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.DELIVERED
+        assert retries == []
+
+    def test_it_gives_up_after_three_tries(self, retries, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            for attempt in (1, 2, 3):
+                services.apply_early_status(
+                    provider_sid="SMnever", status="delivered", error_code="", attempt=attempt
+                )
+        assert retries == [("SMnever", "delivered", "", 2, 10.0), ("SMnever", "delivered", "", 3, 15.0)]
+
+    def test_a_duplicate_callback_for_a_known_message_is_not_retried(
+        self, retries, django_capture_on_commit_callbacks
+    ):
+        OutboundMessageFactory(status=OutboundStatus.DELIVERED, provider_sid="SMdone", sent_at=T0)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert not services.process_status_webhook(**self.callback("SMdone"))
+            assert not services.process_status_webhook(**self.callback("SMdone", status="teleported"))
+        assert retries == []
