@@ -68,13 +68,14 @@ for _reason in DECLINE_REASONS:
 for _step in REPLY_STEPS:
     AgencyHour.add_to_class(replied_within_field(_step), models.PositiveIntegerField(default=0))
 
-COUNT_FIELDS = (
+# What each report adds up: peer response (5) and competing priorities (6).
+RESPONSE_FIELDS = (
     "sent",
     "delivered",
     "yes",
     "no",
     "no_reply",
     "replied",
-    *(declined_field(r) for r in DECLINE_REASONS),
-    *(replied_within_field(s) for s in REPLY_STEPS),
+    *(replied_within_field(step) for step in REPLY_STEPS),
 )
+DECLINE_FIELDS = ("no", *(declined_field(reason) for reason in DECLINE_REASONS))

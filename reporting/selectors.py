@@ -47,7 +47,9 @@ from peerrx.choices import TIME_ZONES, AgeRange, Gender, Need
 from peers.models import AvailabilityWindow, Peer
 from reporting import rollups
 from reporting.models import (
+    DECLINE_FIELDS,
     REPLY_STEPS,
+    RESPONSE_FIELDS,
     AgencyHour,
     RollupState,
     declined_field,
@@ -441,17 +443,6 @@ class ResponseRow:
         return _rate(self.delivered, self.sent)
 
 
-RESPONSE_FIELDS = (
-    "sent",
-    "delivered",
-    "yes",
-    "no",
-    "no_reply",
-    "replied",
-    *(replied_within_field(step) for step in REPLY_STEPS),
-)
-
-
 def _agency_figures(c: Criteria, fields: tuple[str, ...]) -> list[dict]:
     """``AgencyHour`` figures (``fields``) per agency over the range, ordered by agency name.
 
@@ -555,7 +546,6 @@ class DeclineReport:
 
 
 DECLINE_REASONS = [*Alert.DeclineReason.choices, ("", "No reason given")]
-DECLINE_FIELDS = ("no", *(declined_field(value) for value, _label in DECLINE_REASONS))
 
 
 def decline_reasons(*, criteria: Criteria) -> DeclineReport:
