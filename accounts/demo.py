@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from agencies.models import Agency, AgencyMembership
+from core.choices import AgeRange, Gender, OrganisationStatus
 from locations.models import County, Location, LocationMembership, PreferredAgency
-from peerrx.choices import AgeRange, Gender, OrganisationStatus
 from peers.models import AvailabilityWindow, Credential, CredentialType, Language, Peer
 
 DEMO_PASSWORD = "peerrx-demo"  # noqa: S105 - printed for local demo logins only

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from accounts.services import record_audit
 from agencies.models import Agency, AgencyMembership
+from core.choices import OrganisationStatus
 from locations.models import County
 from locations.services import (
     change_organisation_status,
@@ -22,7 +23,6 @@ from locations.services import (
     notify_staff_of_signup,
     set_member_active,
 )
-from peerrx.choices import OrganisationStatus
 
 if TYPE_CHECKING:
     from accounts.models import User

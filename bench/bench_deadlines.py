@@ -216,8 +216,8 @@ def submit_all(args: argparse.Namespace, world) -> tuple[list[int], set[int], fl
     """Submit the requests at an even pace; every other one gets a YES by SMS at once (stored).
 
     Returns the ids, those with a YES, and the seconds the submissions took."""
+    from core.choices import Need
     from matching import services
-    from peerrx.choices import Need
     from sms.services import receive_inbound
 
     ids, with_yes = [], set()

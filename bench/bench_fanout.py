@@ -70,8 +70,8 @@ def _build_world(peers: int) -> World:
     """Everything in a handful of bulk INSERTs; weekly hours 00:00–00:00 every day cover any instant."""
     from accounts.models import User
     from agencies.models import Agency
+    from core.choices import AgeRange, Gender, OrganisationStatus
     from locations.models import LocationMembership
-    from peerrx.choices import AgeRange, Gender, OrganisationStatus
     from peers.models import AvailabilityWindow, Credential, CredentialType, Peer
 
     location = common.emergency_department()
@@ -153,9 +153,9 @@ def _peak_per_second(starts: list[float]) -> int:
 
 
 def _fan_out(fake: FakeTwilio, world: World, *, timeout: float) -> FanOut:
+    from core.choices import Need
     from matching import services
     from peer_requests.models import Alert
-    from peerrx.choices import Need
     from sms.models import OutboundMessage, OutboundStatus
 
     fake.reset()

@@ -173,8 +173,8 @@ def build_world(*, peers: int, now: dt.datetime) -> list[Webhook]:
     from django.conf import settings
 
     from agencies.models import Agency
+    from core.choices import AgeRange, Gender, Need, OrganisationStatus
     from peer_requests.models import Alert, PeerRequest, RequestStatus
-    from peerrx.choices import AgeRange, Gender, Need, OrganisationStatus
     from peers.models import Peer
     from sms import transport
 

@@ -77,9 +77,9 @@ def _load(*, peers: int, responders: int) -> World:
     from django.db import connection, transaction
 
     from agencies.models import Agency
+    from core.choices import TIME_ZONES
     from locations.models import County, Location, PreferredAgency
     from peer_requests.models import Alert, PeerRequest
-    from peerrx.choices import TIME_ZONES
     from peers.models import (
         AvailabilityOverride,
         AvailabilityWindow,

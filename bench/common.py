@@ -175,8 +175,8 @@ def plain_static_files():
 
 def emergency_department():
     """A new verified emergency department in a new county (Orange, NY): where requests come from."""
+    from core.choices import OrganisationStatus
     from locations.models import County, Location
-    from peerrx.choices import OrganisationStatus
 
     return Location.objects.create(
         name="Orange Regional ED",

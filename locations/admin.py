@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest
 
+from core.choices import OrganisationStatus
 from locations import services
 from locations.models import County, Location, LocationMembership, PreferredAgency
 from locations.selectors import MAX_PREFERRED_AGENCIES
-from peerrx.choices import OrganisationStatus
 
 STATUS_READONLY = ("status", "verified_by", "verified_at", "suspended_by", "suspended_at", "created_at")
 

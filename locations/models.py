@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
-from peerrx.choices import TIME_ZONES, OrganisationStatus
+from core.choices import TIME_ZONES, OrganisationStatus
 
 
 class County(models.Model):

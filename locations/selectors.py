@@ -7,8 +7,8 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, Q, QuerySet
 
 from agencies.models import Agency
+from core.choices import OrganisationStatus
 from locations.models import County, Location, LocationMembership, PreferredAgency
-from peerrx.choices import OrganisationStatus
 
 # More than this many ranked agencies adds nothing to matching and clutters the form.
 MAX_PREFERRED_AGENCIES = 10

@@ -22,9 +22,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.services import record_audit
+from core.choices import OrganisationStatus
 from locations.models import County, Location, LocationMembership, PreferredAgency
 from locations.selectors import MAX_PREFERRED_AGENCIES, find_county, normalise_county_name, rankable_agencies
-from peerrx.choices import OrganisationStatus
 
 if TYPE_CHECKING:
     from accounts.models import User

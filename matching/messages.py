@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.urls import reverse
 
+from core.choices import Need
 from matching.grammar import DECLINE_MENU, MAX_HOURS
 from peer_requests.models import PeerRequest
-from peerrx.choices import Need
 from peers.models import Peer
 
 NEED_WORDS = {

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from peerrx.choices import AgeRange, Gender, Need
+from core.choices import AgeRange, Gender, Need
 
 COMPONENTS: tuple[str, ...] = (
     "credential_fit",

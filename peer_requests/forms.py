@@ -1,8 +1,8 @@
 from django import forms
 
+from core.choices import AgeRange, Gender, Need, OrganisationStatus
 from locations.models import Location
 from peer_requests.models import PeerRequest
-from peerrx.choices import AgeRange, Gender, Need, OrganisationStatus
 from peers.models import Language
 
 NO_PREFERENCE = [("", "No preference")]

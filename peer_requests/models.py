@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from peerrx.choices import AgeRange, Gender, Need
+from core.choices import AgeRange, Gender, Need
 
 
 class RequestStatus(models.TextChoices):

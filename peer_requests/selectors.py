@@ -10,9 +10,9 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from accounts.roles import location_membership
 from agencies.models import Agency
+from core.choices import OrganisationStatus
 from locations.models import Location
 from peer_requests.models import ACTIVE_STATUSES, Alert, PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import OrganisationStatus
 from peers.models import Peer
 from sms.models import OutboundMessage, OutboundStatus
 

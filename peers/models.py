@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
-from peerrx.choices import AgeRange, Gender
+from core.choices import AgeRange, Gender
 
 
 def credential_document_path(instance: "Credential", filename: str) -> str:

@@ -32,8 +32,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agencies.models import Agency
+from core.choices import TIME_ZONES, Need, OrganisationStatus
 from locations.models import County
-from peerrx.choices import TIME_ZONES, Need, OrganisationStatus
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, Peer
 
 SECONDS_PER_DAY = 24 * 3600

@@ -18,7 +18,7 @@ from phonenumber_field.phonenumber import PhoneNumber, to_python
 from accounts.models import User
 from accounts.services import record_audit
 from agencies.models import Agency
-from peerrx.choices import AgeRange, Gender
+from core.choices import AgeRange, Gender
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, CredentialType, Language, Peer
 from peers.validators import validate_credential_document
 

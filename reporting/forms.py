@@ -3,7 +3,7 @@ import datetime as dt
 from django import forms
 from django.db.models import QuerySet
 
-from peerrx.choices import Need
+from core.choices import Need
 from reporting.selectors import MAX_RANGE_DAYS
 
 DEFAULT_DAYS = 30

@@ -42,8 +42,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Extract, ExtractHour, ExtractMinute, Mod, TruncHour
 
 from agencies.models import Agency
+from core.choices import TIME_ZONES, AgeRange, Gender, Need
 from peer_requests.models import Alert, PeerRequest, RequestStatus
-from peerrx.choices import TIME_ZONES, AgeRange, Gender, Need
 from peers.models import AvailabilityWindow, Peer
 from reporting import rollups
 from reporting.models import (
@@ -74,7 +74,7 @@ class Criteria:
 
     def __post_init__(self) -> None:
         # Hourly buckets are summed into local hours and days: that needs whole-hour offsets,
-        # which every zone an organisation can choose has (peerrx.choices.TIME_ZONES).
+        # which every zone an organisation can choose has (core.choices.TIME_ZONES).
         for instant in (self.start_at, self.end_at):
             if instant.utcoffset() % dt.timedelta(hours=1):
                 raise ValueError(f"{self.tz_name} is not a whole number of hours from UTC")

@@ -13,8 +13,8 @@ from accounts.demo import DEMO_PASSWORD, seed_demo
 from accounts.models import User
 from accounts.roles import Role, role_of
 from agencies.models import Agency
+from core.choices import OrganisationStatus
 from locations.models import County, Location, PreferredAgency
-from peerrx.choices import OrganisationStatus
 from peers.models import Credential, Peer
 from peers.selectors import available_peers
 

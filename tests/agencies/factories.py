@@ -1,7 +1,7 @@
 import factory
 
 from agencies.models import Agency, AgencyMembership
-from peerrx.choices import OrganisationStatus
+from core.choices import OrganisationStatus
 from tests.accounts.factories import UserFactory
 from tests.locations.factories import CountyFactory
 

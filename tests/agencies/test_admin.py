@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEntry
-from peerrx.choices import OrganisationStatus
+from core.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import CountyFactory

@@ -13,8 +13,8 @@ from agencies.services import (
     update_agency_details,
     verify_agency,
 )
+from core.choices import OrganisationStatus
 from locations.models import County
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import CountyFactory

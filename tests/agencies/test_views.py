@@ -10,8 +10,8 @@ from django.urls import reverse
 from accounts.models import AuditEntry
 from agencies.models import Agency
 from agencies.services import verify_agency
+from core.choices import OrganisationStatus
 from locations.models import County
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyMembershipFactory
 from tests.locations.factories import CountyFactory, LocationMembershipFactory

@@ -6,9 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import AuditEntry
+from core.choices import OrganisationStatus
 from locations.models import Location
 from peer_requests.models import PeerRequest
-from peerrx.choices import OrganisationStatus
 from peers.models import Credential
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory

@@ -1,7 +1,7 @@
 import factory
 
+from core.choices import OrganisationStatus
 from locations.models import County, Location, LocationMembership, PreferredAgency
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import UserFactory
 
 

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEntry
+from core.choices import OrganisationStatus
 from locations.models import Location, PreferredAgency
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.locations.factories import (

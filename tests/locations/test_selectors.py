@@ -1,5 +1,6 @@
 import pytest
 
+from core.choices import OrganisationStatus
 from locations.selectors import (
     find_county,
     location_members,
@@ -8,7 +9,6 @@ from locations.selectors import (
     preferred_agencies,
     rankable_agencies,
 )
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import UserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.locations.factories import (

@@ -5,6 +5,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEntry
+from core.choices import OrganisationStatus
 from locations.models import County, PreferredAgency
 from locations.services import (
     get_or_create_county,
@@ -12,7 +13,6 @@ from locations.services import (
     suspend_location,
     verify_location,
 )
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.locations.factories import (

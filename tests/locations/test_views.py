@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEntry
+from core.choices import OrganisationStatus
 from locations.models import County, Location, PreferredAgency
 from locations.services import verify_location
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import (

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
+from core.choices import Need
 from matching.candidates import rank_responders, request_profile, responder_candidates
 from peer_requests.models import Alert, PeerRequest, RequestStatus
-from peerrx.choices import Need
 from peers.models import Credential, Peer
 from tests.agencies.factories import AgencyFactory
 from tests.locations.factories import PreferredAgencyFactory

@@ -15,10 +15,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.choices import Need
 from matching import services
 from matching.models import Heartbeat
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need
 from peerrx.health import SWEEPER_HEARTBEAT
 from sms.models import OutboundMessage, OutboundStatus
 from tests.matching.world import make_world, seed_reference_data

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from freezegun import freeze_time
 
+from core.choices import Need
 from matching import services, tasks
 from matching.replies import handle_inbound
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need
 from sms.models import InboundMessage, OutboundMessage
 from tests.matching.world import T0, inbound, make_world, seed_reference_data
 

@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 
+from core.choices import Need
 from matching.candidates import rank_responders
 from matching.explain import (
     agency_decisions,
@@ -12,7 +13,6 @@ from matching.explain import (
     decision_requests,
 )
 from peer_requests.models import Alert, PeerRequest, RequestStatus
-from peerrx.choices import Need
 from tests.agencies.factories import AgencyFactory
 from tests.peer_requests.factories import AlertFactory, PeerRequestFactory
 from tests.peers.factories import CredentialFactory, PeerFactory, language

@@ -5,8 +5,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from core.choices import OrganisationStatus
 from matching.candidates import rank_responders
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import LocationMembershipFactory

@@ -3,10 +3,10 @@ import datetime as dt
 import pytest
 from freezegun import freeze_time
 
+from core.choices import Need
 from matching import services
 from matching.replies import handle_inbound, peer_for_number
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need
 from peers.models import AvailabilityOverride
 from sms.models import InboundMessage, OutboundMessage
 from tests.matching.world import T0, inbound, make_world

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from core.choices import Need
 from matching.scoring import (
     COMPONENTS,
     Candidate,
@@ -21,7 +22,6 @@ from matching.scoring import (
     score,
     validate_weights,
 )
-from peerrx.choices import Need
 
 T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
 WEIGHTS = {

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.choices import AgeRange, Gender, Need
 from matching.scoring import Candidate, CredentialInfo, RequestProfile, rank, score
-from peerrx.choices import AgeRange, Gender, Need
 
 T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
 WEIGHTS = settings.PEERRX_MATCH_WEIGHTS

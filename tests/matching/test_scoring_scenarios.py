@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from django.conf import settings
 
+from core.choices import Need
 from matching.scoring import Candidate, CredentialInfo, RequestProfile, rank
-from peerrx.choices import Need
 
 T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
 

@@ -4,10 +4,10 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from accounts.models import AuditEntry
+from core.choices import Need, OrganisationStatus
 from matching import services
 from matching.services import DispatchError, NoOutcome, WithdrawOutcome, YesOutcome
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need, OrganisationStatus
 from peers.models import Peer
 from sms.models import OutboundMessage
 from tests.accounts.factories import StaffUserFactory, UserFactory

@@ -3,10 +3,10 @@ import datetime as dt
 import pytest
 from freezegun import freeze_time
 
+from core.choices import Need
 from matching import services, tasks
 from matching.models import Heartbeat
 from peer_requests.models import RequestStatus
-from peerrx.choices import Need
 from peerrx.health import SWEEPER_HEARTBEAT
 from tests.matching.world import T0, make_world
 

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEntry
+from core.choices import OrganisationStatus
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import LocationFactory, LocationMembershipFactory

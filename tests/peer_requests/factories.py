@@ -2,8 +2,8 @@ import datetime as dt
 
 import factory
 
+from core.choices import Need
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need
 from tests.locations.factories import LocationFactory
 from tests.peers.factories import PeerFactory
 

@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.choices import Need
 from matching import services
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need
 from tests.accounts.factories import StaffUserFactory
 from tests.matching.world import T0, make_world
 from tests.peer_requests.factories import AlertFactory, PeerRequestFactory, RequestEventFactory

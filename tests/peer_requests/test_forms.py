@@ -1,7 +1,7 @@
 import pytest
 
+from core.choices import Need, OrganisationStatus
 from peer_requests.forms import FollowUpForm, RequestForm, StaffRequestForm
-from peerrx.choices import Need, OrganisationStatus
 from tests.locations.factories import LocationFactory
 from tests.peers.factories import language
 

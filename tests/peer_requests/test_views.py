@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
+from core.choices import Need, OrganisationStatus
 from matching import services
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need, OrganisationStatus
 from sms.models import OutboundMessage, OutboundStatus
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyMembershipFactory

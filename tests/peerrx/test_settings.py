@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from peerrx.env import env_bool, env_choice, env_int, env_list
+from core.env import env_bool, env_choice, env_int, env_list
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "a-production-secret-key-that-is-long-enough-0123456789"

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from peerrx.choices import OrganisationStatus
+from core.choices import OrganisationStatus
 from peers.models import Credential
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory

@@ -2,7 +2,7 @@ import datetime as dt
 
 import factory
 
-from peerrx.choices import AgeRange, Gender
+from core.choices import AgeRange, Gender
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, CredentialType, Language, Peer
 from tests.agencies.factories import AgencyFactory
 

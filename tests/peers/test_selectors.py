@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peerrx.choices import TIME_ZONES, Need, OrganisationStatus
+from core.choices import TIME_ZONES, Need, OrganisationStatus
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, Peer
 from peers.selectors import (
     available_now,

@@ -5,9 +5,9 @@ import datetime as dt
 from django.test import Client
 from django.utils import timezone
 
+from core.choices import Need
 from matching import services
 from peer_requests.models import PeerRequest, RequestStatus
-from peerrx.choices import Need
 from sms import transport
 
 INBOUND = "/sms/inbound/"

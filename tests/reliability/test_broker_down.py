@@ -5,9 +5,9 @@ from collections import Counter
 import pytest
 from django.test import Client
 
+from core.choices import Need
 from matching import tasks
 from peer_requests.models import PeerRequest, RequestStatus
-from peerrx.choices import Need
 from sms import transport
 from sms.models import OutboundMessage, OutboundStatus
 from tests.locations.factories import LocationMembershipFactory

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.services import record_audit
+from core.choices import Need
 from matching import services
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need
 from peers.models import AvailabilityOverride, CredentialType, Language
 from sms.models import InboundMessage, OutboundMessage
 from tests.accounts.factories import StaffUserFactory, UserFactory

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.choices import Need
 from matching import services
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
-from peerrx.choices import Need
 from sms.models import OutboundMessage, OutboundStatus
 from tests.matching.world import make_world, seed_reference_data
 from tests.reliability.celery_harness import CeleryProcess, celery_env, wait_for

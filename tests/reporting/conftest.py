@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agencies.models import Agency
+from core.choices import AgeRange, Gender, Need
 from locations.models import Location
 from peer_requests.models import Alert, PeerRequest, RequestStatus
-from peerrx.choices import AgeRange, Gender, Need
 from peers.models import Peer
 from reporting import rollups
 from reporting.selectors import Criteria

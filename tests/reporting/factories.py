@@ -8,8 +8,8 @@ import datetime as dt
 
 import factory
 
+from core.choices import Need
 from peer_requests.models import Alert, PeerRequest, RequestStatus
-from peerrx.choices import Need
 from sms.models import OutboundMessage, OutboundStatus
 from tests.locations.factories import LocationFactory
 from tests.peers.factories import PeerFactory

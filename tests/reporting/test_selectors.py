@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
+from core.choices import TIME_ZONES
 from peer_requests.models import Alert, RequestStatus
-from peerrx.choices import TIME_ZONES
 from reporting import selectors
 from reporting.selectors import Criteria, Outcomes, percentile_cont
 from tests.agencies.factories import AgencyFactory

@@ -1,0 +1,1 @@
+"""Ground floor: vocabularies, environment readers and other helpers every app may use."""
