@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "matching",
     "sms",
     "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [

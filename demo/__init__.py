@@ -1,0 +1,1 @@
+"""The demo world for local runs: ``seed_demo`` and the phone simulator. Nothing imports it."""
