@@ -1,7 +1,10 @@
+"""Writes of the floor every app stands on: the audit trail and counties."""
+
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import AuditEntry, User
+from accounts.models import AuditEntry, County, User
+from accounts.selectors import find_county, normalise_county_name
 
 
 def record_audit(
@@ -22,3 +25,13 @@ def record_audit(
         target_repr=str(target)[:255],
         detail=detail,
     )
+
+
+def get_or_create_county(*, state: str, name: str) -> County:
+    """The county typed on a form, created the first time someone names it."""
+    existing = find_county(state=state, name=name)
+    if existing is not None:
+        return existing
+    cleaned = normalise_county_name(name)
+    county, _ = County.objects.get_or_create(state=state.upper(), name=cleaned[:1].upper() + cleaned[1:])
+    return county

@@ -1,22 +1,19 @@
-"""Admin for Peer-RX staff: agencies, their supervisors and service area, verify/suspend."""
+"""Admin for Peer-RX staff: agencies, their supervisors and service area.
+
+Verify and suspend come from ``accounts.admin.OrganisationAdmin``, shared with locations.
+"""
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from agencies import services
+from accounts.admin import STATUS_READONLY, MembershipInline, OrganisationAdmin
 from agencies.models import Agency, AgencyMembership
-from locations.admin import STATUS_READONLY, OrganisationAdmin
 
 
-class AgencyMembershipInline(admin.TabularInline):
+class AgencyMembershipInline(MembershipInline):
     model = AgencyMembership
-    extra = 0
-    autocomplete_fields = ("user",)
     verbose_name = "supervisor"
     verbose_name_plural = "supervisors"
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("user")
 
 
 @admin.register(Agency)
@@ -48,9 +45,3 @@ class AgencyAdmin(OrganisationAdmin):
     @admin.display(description="counties served")
     def served(self, agency: Agency) -> str:
         return "; ".join(f"{county.name}, {county.state}" for county in agency.counties.all())
-
-    def verify_organisation(self, organisation: Agency, actor) -> bool:
-        return services.verify_agency(agency=organisation, actor=actor)
-
-    def suspend_organisation(self, organisation: Agency, actor) -> bool:
-        return services.suspend_agency(agency=organisation, actor=actor, reason="from the admin")

@@ -2,11 +2,11 @@
 
 from django import forms
 
+from accounts.forms import NewMemberForm, NewMemberWithPasswordForm, model_field, typed_counties
+from accounts.models import County
+from accounts.selectors import county_list
+from accounts.states import STATE_CODES
 from agencies.models import Agency
-from locations.forms import NewMemberForm, NewMemberWithPasswordForm, _model_field
-from locations.models import County
-from locations.selectors import county_list, find_county
-from locations.states import STATE_CODES
 
 
 def parse_counties(text: str) -> list[tuple[str, str]]:
@@ -31,12 +31,12 @@ def parse_counties(text: str) -> list[tuple[str, str]]:
 
 
 class AgencyDetailsForm(forms.Form):
-    name = _model_field(Agency, "name", label="Name of the agency")
-    contact_name = _model_field(Agency, "contact_name", label="Contact person")
-    phone = _model_field(Agency, "phone", label="Phone")
+    name = model_field(Agency, "name", label="Name of the agency")
+    contact_name = model_field(Agency, "contact_name", label="Contact person")
+    phone = model_field(Agency, "phone", label="Phone")
     # Named apart from the member's own email on the sign-up form.
-    agency_email = _model_field(Agency, "email", label="Agency email")
-    timezone = _model_field(Agency, "timezone", label="Time zone")
+    agency_email = model_field(Agency, "email", label="Agency email")
+    timezone = model_field(Agency, "timezone", label="Time zone")
     counties = forms.ModelMultipleChoiceField(
         label="Counties served",
         queryset=County.objects.none(),  # set in __init__: read at request time
@@ -64,15 +64,8 @@ class AgencyDetailsForm(forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean()
         chosen = list(cleaned.get("counties") or [])
-        new: list[tuple[str, str]] = []
-        for state, name in cleaned.get("other_counties") or []:
-            # A typed county that already exists is the same county.
-            existing = find_county(state=state, name=name)
-            if existing is not None:
-                if existing not in chosen:
-                    chosen.append(existing)
-            elif (state, name.lower()) not in {(s, n.lower()) for s, n in new}:
-                new.append((state, name))
+        existing, new = typed_counties(cleaned.get("other_counties") or [])
+        chosen += [county for county in existing if county not in chosen]
         if not chosen and not new and "counties" not in self.errors and "other_counties" not in self.errors:
             self.add_error("counties", "Choose at least one county your agency serves.")
         cleaned["counties"] = chosen

@@ -1,31 +1,18 @@
-"""Writes for agencies: sign-up, details, supervisors, verification and suspension.
+"""Writes for agencies: sign-up and details, service area included.
 
-The mechanics shared with locations (users, set-password emails, status changes) live
-in ``locations.services``.
+What an agency shares with a location (supervisors, verification, suspension) is in
+``accounts.organisations``; counties come from ``accounts.services``.
 """
 
-import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from accounts.services import record_audit
+from accounts.models import County, User
+from accounts.organisations import add_first_member, changed_fields
+from accounts.services import get_or_create_county, record_audit
 from agencies.models import Agency, AgencyMembership
 from core.choices import OrganisationStatus
-from locations.models import County
-from locations.services import (
-    change_organisation_status,
-    changed_fields,
-    create_member_user,
-    get_or_create_county,
-    invite_member,
-    notify_staff_of_signup,
-    set_member_active,
-)
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 
 def _all_counties(*, counties: Sequence[County], new_counties: Sequence[tuple[str, str]]) -> list[County]:
@@ -66,20 +53,21 @@ def register_agency(
         status=OrganisationStatus.PENDING,
     )
     agency.counties.set(served)
-    user = create_member_user(
-        username=username, email=member_email, first_name=first_name, last_name=last_name, password=password
+    return add_first_member(
+        organisation=agency,
+        first_name=first_name,
+        last_name=last_name,
+        email=member_email,
+        username=username,
+        password=password,
     )
-    membership = AgencyMembership.objects.create(user=user, agency=agency)
-    record_audit(actor=user, action="agency.signed_up", target=agency, detail=f"by {user.username}")
-    notify_staff_of_signup(organisation=agency)
-    return membership
 
 
 @transaction.atomic
 def update_agency_details(
     *,
     agency: Agency,
-    actor: "User",
+    actor: User,
     name: str,
     contact_name: str,
     phone: str,
@@ -113,38 +101,3 @@ def update_agency_details(
             detail += " (now: " + "; ".join(str(county) for county in served) + ")"
         record_audit(actor=actor, action="agency.details_changed", target=agency, detail=detail)
     return changed
-
-
-@transaction.atomic
-def add_agency_supervisor(
-    *, agency: Agency, invited_by: "User", first_name: str, last_name: str, email: str, username: str
-) -> AgencyMembership:
-    """A fellow supervisor, who gets an email link to choose their password."""
-    return invite_member(
-        membership_model=AgencyMembership,
-        organisation_field="agency",
-        organisation=agency,
-        invited_by=invited_by,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        username=username,
-    )
-
-
-def set_agency_member_active(*, membership: AgencyMembership, active: bool, actor: "User") -> bool:
-    return set_member_active(user=membership.user, organisation=membership.agency, active=active, actor=actor)
-
-
-def verify_agency(*, agency: Agency, actor: "User", now: dt.datetime | None = None) -> bool:
-    return change_organisation_status(
-        organisation=agency, status=OrganisationStatus.VERIFIED, actor=actor, now=now
-    )
-
-
-def suspend_agency(
-    *, agency: Agency, actor: "User", reason: str = "", now: dt.datetime | None = None
-) -> bool:
-    return change_organisation_status(
-        organisation=agency, status=OrganisationStatus.SUSPENDED, actor=actor, reason=reason, now=now
-    )

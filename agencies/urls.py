@@ -4,8 +4,9 @@ from agencies import views
 
 app_name = "agencies"
 
+# The home page ("agencies:home") counts the roster, so peers/ serves it; peerrx/urls.py mounts it.
+
 urlpatterns = [
-    path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
     path("details/", views.details, name="details"),
     path("supervisors/", views.supervisors, name="supervisors"),

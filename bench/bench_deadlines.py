@@ -57,8 +57,8 @@ from bench.common import (
 TARGET_SECONDS = 1.0
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/peerrx_bench_deadlines"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/12"
-DEADLINE_TASKS = ("matching.tasks.complete_selection", "matching.tasks.expire")
-SWEEP_TASK = "matching.tasks.sweep"
+DEADLINE_TASKS = ("peer_requests.tasks.complete_selection", "peer_requests.tasks.expire")
+SWEEP_TASK = "peer_requests.tasks.sweep"
 YES_SID_PREFIX = "SMbenchdeadlines"
 # A task's "now" is read a moment after its task-started event; a margin for clock reads.
 ATTRIBUTION_MARGIN = 0.005
@@ -217,7 +217,7 @@ def submit_all(args: argparse.Namespace, world) -> tuple[list[int], set[int], fl
 
     Returns the ids, those with a YES, and the seconds the submissions took."""
     from core.choices import Need
-    from matching import services
+    from peer_requests import services
     from sms.services import receive_inbound
 
     ids, with_yes = [], set()
@@ -430,10 +430,9 @@ def run(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from matching.models import Heartbeat
-    from peer_requests.models import ACTIVE_STATUSES, PeerRequest
+    from peer_requests.models import ACTIVE_STATUSES, Heartbeat, PeerRequest
     from peerrx.health import SWEEPER_HEARTBEAT
-    from tests.matching.world import make_world
+    from tests.world import make_world
 
     call_command("migrate", verbosity=0)
     logging.getLogger("kombu").setLevel(logging.WARNING)  # the event receiver's "Connected to" line

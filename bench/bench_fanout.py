@@ -13,7 +13,7 @@ dropped, created and migrated on every run of this script; the broker is Redis d
 The world: one verified location, four verified agencies serving its county, 1,000 active
 peers with a validated CRPA credential and weekly hours covering the whole week, so every
 one of them is eligible for a substance-use request. This process submits the request the
-way the web view does (``matching.services.submit_request``) and measures from the call
+way the web view does (``peer_requests.services.submit_request``) and measures from the call
 until the fake has accepted (answered 201) the last of the 1,000 texts, then checks that
 every peer got exactly one alert and one text.
 
@@ -154,7 +154,7 @@ def _peak_per_second(starts: list[float]) -> int:
 
 def _fan_out(fake: FakeTwilio, world: World, *, timeout: float) -> FanOut:
     from core.choices import Need
-    from matching import services
+    from peer_requests import services
     from peer_requests.models import Alert
     from sms.models import OutboundMessage, OutboundStatus
 
@@ -398,7 +398,8 @@ def main() -> None:
             "",
             f"One request from a verified location to {args.peers:,} eligible peers (four verified agencies "
             "serving its county, validated CRPA credentials, hours covering the week), submitted from the "
-            "benchmark process as the web view does (`matching.services.submit_request`). Texts go through "
+            "benchmark process as the web view does (`peer_requests.services.submit_request`). "
+            "Texts go through "
             f"the real Twilio SDK to `tests/fake_twilio.py`, which answers every call after "
             f"{LATENCY_SECONDS * 1000:.0f} ms. Time runs from the submit call until the fake has accepted "
             "the last text; every run checks that each peer got exactly one alert and one text, and that "

@@ -583,8 +583,8 @@ def check(*, sent: set[str], task_ids: list[int]) -> Checks:
     """Stored once (with one task each, as queued before the worker ran), then handled once."""
     from django.db.models import Count
 
-    from matching.services import NoOutcome, YesOutcome
     from peer_requests.models import Alert
+    from peer_requests.services import NoOutcome, YesOutcome
     from sms.models import InboundMessage, OutboundMessage
 
     # The outcomes handle_inbound_message writes: those that set the alert's response, and

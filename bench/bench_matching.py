@@ -15,7 +15,7 @@ for the fairness rule. Everything is ``INSERT ... SELECT`` over ``generate_serie
 Then one request (co-occurring need, Spanish, female, 18–35) from a location in county 1:
 the eligibility query ``submit_request`` runs (``peers.selectors.eligible_peers``), and,
 with alerts sent to every eligible peer and ``--responders`` of them replying YES, the
-ranking of the choice (``matching.candidates.rank_responders``). Both are timed best of
+ranking of the choice (``peer_requests.candidates.rank_responders``). Both are timed best of
 ``--repeat`` with their query counts, at the full size and at a tenth of it, to show the
 query count does not grow with the data. The target is 100 ms each; the figures replace the
 ``matching`` section of docs/benchmarks.md.
@@ -76,9 +76,10 @@ def _load(*, peers: int, responders: int) -> World:
     """Empty the world's tables and fill them for ``peers`` peers; set up the request."""
     from django.db import connection, transaction
 
+    from accounts.models import County
     from agencies.models import Agency
     from core.choices import TIME_ZONES
-    from locations.models import County, Location, PreferredAgency
+    from locations.models import Location, PreferredAgency
     from peer_requests.models import Alert, PeerRequest
     from peers.models import (
         AvailabilityOverride,
@@ -271,7 +272,6 @@ def _load(*, peers: int, responders: int) -> World:
                 "expires_at": "h.assigned_at + interval '20 minutes'",
                 "assigned_peer_id": f"1 + (h * 7919) %% {peers}",
                 "assigned_at": "h.assigned_at",
-                "closed_at": "h.assigned_at",
             },
             f"""FROM (
                 SELECT h, {at} - (h %% 20160) * interval '1 minute' AS assigned_at
@@ -350,8 +350,8 @@ def _measure(world: World, *, repeat: int, explain: bool) -> dict[str, Timing]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from matching.candidates import rank_responders, request_profile, responder_candidates
     from matching.scoring import rank
+    from peer_requests.candidates import rank_responders, request_profile, responder_candidates
     from peer_requests.models import PeerRequest
     from peers.selectors import eligible_peers
 

@@ -175,8 +175,9 @@ def plain_static_files():
 
 def emergency_department():
     """A new verified emergency department in a new county (Orange, NY): where requests come from."""
+    from accounts.models import County
     from core.choices import OrganisationStatus
-    from locations.models import County, Location
+    from locations.models import Location
 
     return Location.objects.create(
         name="Orange Regional ED",

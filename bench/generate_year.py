@@ -159,8 +159,9 @@ def _stage(label: str):
 def generate(*, requests: int) -> None:
     from django.db import connection, transaction
 
+    from accounts.models import County
     from agencies.models import Agency
-    from locations.models import County, Location
+    from locations.models import Location
     from peer_requests.models import Alert, PeerRequest
     from peers.models import AvailabilityWindow, Language, Peer
     from sms.models import OutboundMessage
@@ -298,7 +299,8 @@ def generate(*, requests: int) -> None:
                     "(CASE WHEN r.u_wait < 0.7 THEN 600 + r.u_wait * 40 "
                     "ELSE 600 + (r.u_wait - 0.7) * 3900 END)"
                     " * interval '1 second' END",
-                    "closed_at": "r.created_at + interval '30 minutes'",
+                    "closed_at": "CASE WHEN r.status = 'assigned' THEN NULL "
+                    "ELSE r.created_at + interval '30 minutes' END",
                 },
                 f"""FROM (
                     SELECT row_number() OVER (ORDER BY created_at) AS id, *,

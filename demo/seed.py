@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import County, User
 from agencies.models import Agency, AgencyMembership
 from core.choices import AgeRange, Gender, OrganisationStatus
-from locations.models import County, Location, LocationMembership, PreferredAgency
+from locations.models import Location, LocationMembership, PreferredAgency
 from peers.models import AvailabilityWindow, Credential, CredentialType, Language, Peer
 
 DEMO_PASSWORD = "peerrx-demo"  # noqa: S105 - printed for local demo logins only

@@ -1,83 +1,25 @@
-"""Admin for Peer-RX staff: counties, locations, and the verify/suspend actions agencies share."""
+"""Admin for Peer-RX staff: locations, their staff and ranked preferred agencies.
 
-from collections.abc import Callable
+Verify and suspend come from ``accounts.admin.OrganisationAdmin``, shared with agencies.
+"""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.admin import STATUS_READONLY, MembershipInline, OrganisationAdmin
 from core.choices import OrganisationStatus
 from locations import services
-from locations.models import County, Location, LocationMembership, PreferredAgency
+from locations.models import Location, LocationMembership, PreferredAgency
 from locations.selectors import MAX_PREFERRED_AGENCIES
 
-STATUS_READONLY = ("status", "verified_by", "verified_at", "suspended_by", "suspended_at", "created_at")
 
-
-class OrganisationAdmin(admin.ModelAdmin):
-    """Locations and agencies: pending first, status changed only by audited actions."""
-
-    verify_service: Callable[..., bool]
-    suspend_service: Callable[..., bool]
-    readonly_fields = STATUS_READONLY
-    actions = ["verify", "suspend"]
-    list_per_page = 50
-
-    def get_ordering(self, request: HttpRequest) -> list:
-        pending_first = Case(
-            When(status=OrganisationStatus.PENDING, then=Value(0)),
-            When(status=OrganisationStatus.VERIFIED, then=Value(1)),
-            default=Value(2),
-            output_field=IntegerField(),
-        )
-        return [pending_first.asc(), "name"]
-
-    def _change_status(self, request: HttpRequest, queryset: QuerySet, *, verb: str, service) -> None:
-        changed = []
-        for organisation in queryset:
-            # The service audits and stamps who/when; the admin log gets its own entry.
-            if service(organisation, request.user):
-                self.log_change(request, organisation, f"{verb.capitalize()} from the admin.")
-                changed.append(str(organisation))
-        unchanged = queryset.count() - len(changed)
-        if changed:
-            self.message_user(request, f"{verb.capitalize()}: {', '.join(changed)}.", messages.SUCCESS)
-        if unchanged:
-            self.message_user(request, f"{unchanged} already {verb}, left as they were.", messages.WARNING)
-
-    @admin.action(description="Verify the selected %(verbose_name_plural)s", permissions=["change"])
-    def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._change_status(request, queryset, verb="verified", service=self.verify_organisation)
-
-    @admin.action(description="Suspend the selected %(verbose_name_plural)s", permissions=["change"])
-    def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._change_status(request, queryset, verb="suspended", service=self.suspend_organisation)
-
-    def verify_organisation(self, organisation, actor) -> bool:
-        raise NotImplementedError
-
-    def suspend_organisation(self, organisation, actor) -> bool:
-        raise NotImplementedError
-
-
-@admin.register(County)
-class CountyAdmin(admin.ModelAdmin):
-    list_display = ("name", "state")
-    list_filter = ("state",)
-    search_fields = ("name", "state")
-
-
-class LocationMembershipInline(admin.TabularInline):
+class LocationMembershipInline(MembershipInline):
     model = LocationMembership
-    extra = 0
-    autocomplete_fields = ("user",)
     verbose_name = "staff member"
     verbose_name_plural = "staff members"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("user")
 
 
 class PreferredAgencyForm(forms.ModelForm):
@@ -139,12 +81,6 @@ class LocationAdmin(OrganisationAdmin):
         (None, {"fields": ("name", "kind", "address", "county", "timezone", "notification_phone")}),
         ("Verification", {"fields": STATUS_READONLY}),
     )
-
-    def verify_organisation(self, organisation: Location, actor) -> bool:
-        return services.verify_location(location=organisation, actor=actor)
-
-    def suspend_organisation(self, organisation: Location, actor) -> bool:
-        return services.suspend_location(location=organisation, actor=actor, reason="from the admin")
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if formset.model is not PreferredAgency:

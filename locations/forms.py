@@ -1,93 +1,18 @@
-"""Forms for locations, and the person and county fields agencies' forms reuse.
-
-Forms only validate: the services in ``locations.services`` do the writes.
-"""
+"""Forms for locations. Forms only validate: ``locations.services`` does the writes."""
 
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
 
+from accounts.forms import NewMemberForm, NewMemberWithPasswordForm, model_field, typed_counties
+from accounts.models import County
+from accounts.selectors import county_list
+from accounts.states import US_STATES
 from agencies.models import Agency
-from locations.models import County, Location
-from locations.selectors import (
-    MAX_PREFERRED_AGENCIES,
-    county_list,
-    email_in_use,
-    find_county,
-    username_in_use,
-)
-from locations.states import US_STATES
-
-# --- Shared pieces --------------------------------------------------------------------
-
-
-class NewMemberForm(forms.Form):
-    """A new user linked to an organisation: names, email and a unique username."""
-
-    first_name = forms.CharField(label="First name", max_length=150)
-    last_name = forms.CharField(label="Last name", max_length=150)
-    email = forms.EmailField(
-        label="Email", help_text="Used for password resets; each person needs their own."
-    )
-    username = forms.CharField(
-        label="Username",
-        max_length=150,
-        validators=[UnicodeUsernameValidator()],
-        help_text="Letters, digits and @ . + - _ only.",
-    )
-
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        if email_in_use(email):
-            raise forms.ValidationError(
-                "An account with this email already exists. Each person needs their own."
-            )
-        return email
-
-    def clean_username(self) -> str:
-        username = self.cleaned_data["username"].strip()
-        if username_in_use(username):
-            raise forms.ValidationError("This username is taken. Choose another one.")
-        return username
-
-
-class NewMemberWithPasswordForm(NewMemberForm):
-    """The first member of a new organisation chooses a password straight away."""
-
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
-        if password1 and password2:
-            if password1 != password2:
-                self.add_error("password2", "The two passwords don't match.")
-            else:
-                candidate = get_user_model()(
-                    username=cleaned.get("username", ""),
-                    email=cleaned.get("email", ""),
-                    first_name=cleaned.get("first_name", ""),
-                    last_name=cleaned.get("last_name", ""),
-                )
-                try:
-                    password_validation.validate_password(password2, candidate)
-                except forms.ValidationError as error:
-                    self.add_error("password2", error)
-        return cleaned
+from locations.models import Location
+from locations.selectors import MAX_PREFERRED_AGENCIES
 
 
 class CountyForm(forms.Form):
-    """Pick a county from the list, or type one that is not there yet."""
+    """Pick a county from the list, or type one that is not there yet (the service creates it)."""
 
     county = forms.ModelChoiceField(
         label="County",
@@ -123,26 +48,18 @@ class CountyForm(forms.Form):
             if not name:
                 self.add_error("county_name", "Type the county's name.")
             if state and name:
-                # A county typed that already exists is the same county.
-                cleaned["county"] = find_county(state=state, name=name)
+                existing, _new = typed_counties([(state, name)])
+                cleaned["county"] = existing[0] if existing else None
         cleaned["county_name"] = name
         return cleaned
 
 
-def _model_field(model, name: str, **kwargs) -> forms.Field:
-    """The form field a model field makes, so labels, lengths and choices stay in one place."""
-    return model._meta.get_field(name).formfield(**kwargs)
-
-
-# --- Locations ------------------------------------------------------------------------
-
-
 class LocationDetailsForm(CountyForm):
-    name = _model_field(Location, "name", label="Name of the location")
-    kind = _model_field(Location, "kind", label="Kind")
-    address = _model_field(Location, "address", label="Street address")
-    timezone = _model_field(Location, "timezone", label="Time zone")
-    notification_phone = _model_field(Location, "notification_phone", label="Notification phone")
+    name = model_field(Location, "name", label="Name of the location")
+    kind = model_field(Location, "kind", label="Kind")
+    address = model_field(Location, "address", label="Street address")
+    timezone = model_field(Location, "timezone", label="Time zone")
+    notification_phone = model_field(Location, "notification_phone", label="Notification phone")
 
     field_order = [
         "name",

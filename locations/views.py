@@ -1,91 +1,37 @@
-"""The location portal and the public location sign-up page. Thin: forms validate, services write."""
+"""The location portal and the public location sign-up page. Thin: forms validate, services write.
+
+Sign-up, details and staff are the pages every organisation has (``accounts.organisation_views``).
+"""
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
+from accounts.organisation_views import OrganisationPages
 from accounts.permissions import location_member_required
 from locations import selectors, services
 from locations.forms import ColleagueForm, LocationDetailsForm, LocationSignupForm, PreferredAgenciesForm
-from locations.models import LocationMembership
 
-# The first member just chose a password: no need to make them type it again.
-SIGNUP_LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+pages = OrganisationPages(
+    model_name="location", namespace="locations", member_required=location_member_required
+)
 
-
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        messages.info(request, "You are already logged in. Log out first to register another organisation.")
-        return redirect("home")
-    form = LocationSignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        membership = services.register_location(**form.service_arguments())
-        login(request, membership.user, backend=SIGNUP_LOGIN_BACKEND)
-        messages.success(request, f"{membership.location} is registered and awaiting verification.")
-        return redirect("locations:home")
-    return render(request, "locations/signup.html", {"form": form})
+signup = pages.signup(
+    form_class=LocationSignupForm, register=services.register_location, template="locations/signup.html"
+)
+details = pages.details(
+    form_class=LocationDetailsForm, update=services.update_location_details, template="locations/details.html"
+)
+staff = pages.members(form_class=ColleagueForm, template="locations/staff.html", page="staff")
+staff_active = pages.member_active(page="staff")
 
 
 @location_member_required
 def home(request: HttpRequest) -> HttpResponse:
     overview = selectors.location_overview(location=request.location)
     return render(request, "locations/home.html", {"location": request.location, "overview": overview})
-
-
-@location_member_required
-@require_http_methods(["GET", "POST"])
-def details(request: HttpRequest) -> HttpResponse:
-    location = request.location
-    form = LocationDetailsForm(request.POST or None, initial=LocationDetailsForm.initial_for(location))
-    if request.method == "POST" and form.is_valid():
-        changed = services.update_location_details(
-            location=location, actor=request.user, **form.service_arguments()
-        )
-        messages.success(request, "Details saved." if changed else "Nothing changed.")
-        return redirect("locations:details")
-    return render(request, "locations/details.html", {"location": location, "form": form})
-
-
-@location_member_required(verified=True)
-@require_http_methods(["GET", "POST"])
-def staff(request: HttpRequest) -> HttpResponse:
-    location = request.location
-    form = ColleagueForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        membership = services.add_location_colleague(
-            location=location, invited_by=request.user, **form.cleaned_data
-        )
-        messages.success(
-            request,
-            f"{membership.user} was added. We emailed {membership.user.email} a link to choose a password.",
-        )
-        return redirect("locations:staff")
-    members = selectors.location_members(location=location)
-    return render(request, "locations/staff.html", {"location": location, "members": members, "form": form})
-
-
-@location_member_required(verified=True)
-@require_POST
-def staff_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
-    # Scoped to the user's own location: another location's member is simply not found.
-    membership = get_object_or_404(
-        LocationMembership.objects.filter(location=request.location).select_related("user", "location"), pk=pk
-    )
-    try:
-        changed = services.set_location_member_active(
-            membership=membership, active=active, actor=request.user
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        if changed:
-            state = "can log in again" if active else "can no longer log in"
-            messages.success(request, f"{membership.user} {state}.")
-    return redirect("locations:staff")
 
 
 @location_member_required(verified=True)

@@ -1,8 +1,8 @@
 """Pure scoring: who, among the peers who replied YES, is the best-matched peer.
 
 No database access here: plain dataclasses in, plain dataclasses out, so every rule is
-unit-tested on data and the same inputs always give the same order. ``matching.candidates``
-loads the data; ``settings.PEERRX_MATCH_WEIGHTS`` gives the weights (README, "How a peer is
+unit-tested on data and the same inputs always give the same order. ``peer_requests.candidates``
+loads the data; ``settings.PEERRX_MATCH_WEIGHTS`` gives the weights (docs/dispatch.md, "How a peer is
 chosen", explains them with a worked example).
 
 Each component turns into a fraction between 0 and 1 which is multiplied by its weight.

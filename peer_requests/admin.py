@@ -1,7 +1,7 @@
 """Requests in the Django admin: read-only history, plus the follow-up of expired requests.
 
 The workflow fields are never edited by hand here (every change goes through
-``matching.services``); an expired request not yet followed up shows the follow-up outcome
+``peer_requests.services``); an expired request not yet followed up shows the follow-up outcome
 and note as the only editable fields, saved through ``record_follow_up``.
 """
 
@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
-from matching import services
-from matching.services import DispatchError
-from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
+from peer_requests import services
+from peer_requests.models import Alert, Heartbeat, PeerRequest, RequestEvent, RequestStatus
+from peer_requests.services import DispatchError
 
 FOLLOW_UP_FIELDS = ("follow_up_outcome", "follow_up_note")
 
@@ -65,7 +65,7 @@ class AlertInline(admin.TabularInline):
     def breakdown(self, alert: Alert) -> str:
         if not alert.score_breakdown:
             return "–"
-        return render_to_string("matching/_breakdown.html", {"breakdown": alert.score_breakdown})
+        return render_to_string("peer_requests/_breakdown.html", {"breakdown": alert.score_breakdown})
 
 
 class RequestEventInline(admin.TabularInline):
@@ -168,3 +168,17 @@ class PeerRequestAdmin(admin.ModelAdmin):
             )
         except DispatchError as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    """When the periodic jobs last ran (the sweeper's shows on /healthz)."""
+
+    list_display = ("name", "beat_at")
+    readonly_fields = ("name", "beat_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -48,6 +48,7 @@ class PeerRequest(models.Model):
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     assignment_reason = models.CharField(max_length=300, blank=True)
+    # When it ended unfilled: expired or cancelled (an assignment has assigned_at).
     closed_at = models.DateTimeField(null=True, blank=True)
     resubmitted_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resubmission"
@@ -167,3 +168,22 @@ class RequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.get_kind_display()}"
+
+
+# The heartbeat the sweeper writes and /healthz reads.
+SWEEPER_HEARTBEAT = "sweeper"
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic job ran; /healthz reports the sweeper's stale after a minute."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        # Created by the matching app's first migration; the table kept its name when the
+        # sweeper moved here.
+        db_table = "matching_heartbeat"
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

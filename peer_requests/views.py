@@ -18,11 +18,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import location_member_required, staff_required
 from accounts.roles import location_membership
-from matching import services
-from matching.services import DispatchError
-from peer_requests import selectors
+from peer_requests import selectors, services
 from peer_requests.forms import PRIVACY_NOTE, RequestForm, StaffRequestForm
 from peer_requests.models import ACTIVE_STATUSES, PeerRequest, RequestStatus
+from peer_requests.services import DispatchError
 
 PAGE_SIZE = 50
 POLL_SECONDS = 2

@@ -20,7 +20,7 @@ def _beat_schedule() -> dict:
         # Finishes any request whose deadline passed without its countdown task running
         # (worker killed, broker down at commit) and sends outbound SMS left unsent.
         "sweep-due-work": {
-            "task": "matching.tasks.sweep",
+            "task": "peer_requests.tasks.sweep",
             "schedule": settings.PEERRX_SWEEP_SECONDS,
             "options": {"expires": settings.PEERRX_SWEEP_SECONDS * 2},
         },

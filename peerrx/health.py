@@ -8,7 +8,6 @@ from django.db import connection
 from django.utils import timezone
 
 SWEEPER_STALE_AFTER = timedelta(seconds=60)
-SWEEPER_HEARTBEAT = "sweeper"
 
 
 @dataclass
@@ -44,7 +43,7 @@ def _broker() -> dict:
 
 
 def _sweeper(now) -> dict:
-    from matching.models import Heartbeat
+    from peer_requests.models import SWEEPER_HEARTBEAT, Heartbeat
 
     try:
         beat = Heartbeat.objects.filter(name=SWEEPER_HEARTBEAT).values_list("beat_at", flat=True).first()

@@ -218,6 +218,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
+        # The exchange tables, which kombu otherwise writes to ./control in the checkout.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 else:
     # A countdown task must outlive the longest deadline, or Redis hands it to a second
@@ -252,6 +254,10 @@ PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:800
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
+# The two seams through which texts reach the request workflow (see sms/handlers.py):
+# sms knows numbers and messages; what a text means is decided by these, named by dotted path.
+SMS_INBOUND_HANDLER = "peer_requests.replies.handle_text"
+SMS_REFUSAL_HANDLER = "peer_requests.refusals.handle_refusal"
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
@@ -274,7 +280,7 @@ if SMS_BACKEND == "twilio":
 SMS_SIGNING_TOKEN = TWILIO_AUTH_TOKEN or f"console-{SECRET_KEY}"
 PEERRX_PHONE_SIMULATOR = env_bool("PEERRX_PHONE_SIMULATOR", DEBUG)
 
-# Matching weights: points per component; see README "How a peer is chosen".
+# Matching weights: points per component; see docs/dispatch.md, "How a peer is chosen".
 PEERRX_MATCH_WEIGHTS = {
     "credential_fit": 40.0,
     "language": 30.0,

@@ -13,11 +13,13 @@ covering it covers both.
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     F,
     OuterRef,
@@ -31,9 +33,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agencies.models import Agency
+from accounts.models import County
+from agencies.models import Agency, AgencyMembership
+from agencies.selectors import counties_served
+from core import phones
 from core.choices import TIME_ZONES, Need, OrganisationStatus
-from locations.models import County
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, Peer
 
 SECONDS_PER_DAY = 24 * 3600
@@ -224,6 +228,14 @@ def eligible_peers(
 # --- the agency portal ------------------------------------------------------------------
 
 
+def peer_for_number(number: str) -> Peer | None:
+    """The peer whose mobile number this is (any spelling of it), or None; with their agency."""
+    key = phones.lookup_key(number)
+    if key is None:
+        return None
+    return Peer.objects.select_related("agency").filter(phone=key).first()
+
+
 def agency_peers(*, agency: Agency) -> QuerySet[Peer]:
     """Every peer of one agency: the scope of every supervisor page (others' peers are 404)."""
     return Peer.objects.filter(agency=agency).select_related("agency")
@@ -319,3 +331,47 @@ def week_coverage(windows: Iterable[AvailabilityWindow]) -> list[list[bool]]:
 
 def _seconds(value: dt.time) -> int:
     return value.hour * 3600 + value.minute * 60 + value.second
+
+
+# --- the agency's dashboard ---------------------------------------------------------------
+
+# Credentials expiring within this many days are flagged on the dashboard.
+EXPIRY_WARNING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class AgencyOverview:
+    agency: Agency
+    counties: list[County]
+    active_peers: int
+    available_now: int
+    pending_credentials: int
+    expiring_credentials: int
+    supervisors: int
+
+
+def agency_overview(*, agency: Agency, now: dt.datetime | None = None) -> AgencyOverview:
+    """The dashboard numbers, in a constant number of queries whatever the roster's size."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    active = Peer.objects.filter(agency=agency, is_active=True)
+    credentials = Credential.objects.filter(peer__agency=agency, peer__is_active=True).aggregate(
+        pending=Count("pk", filter=Q(status=Credential.Status.PENDING)),
+        expiring=Count(
+            "pk",
+            filter=Q(
+                status=Credential.Status.VALIDATED,
+                expires_on__gte=today,
+                expires_on__lte=today + dt.timedelta(days=EXPIRY_WARNING_DAYS),
+            ),
+        ),
+    )
+    return AgencyOverview(
+        agency=agency,
+        counties=counties_served(agency=agency),
+        active_peers=active.count(),
+        available_now=available_peers(at=now, queryset=active.filter(opted_out_at__isnull=True)).count(),
+        pending_credentials=credentials["pending"],
+        expiring_credentials=credentials["expiring"],
+        supervisors=AgencyMembership.objects.filter(agency=agency, user__is_active=True).count(),
+    )

@@ -13,11 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from phonenumber_field.phonenumber import PhoneNumber, to_python
+from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import User
 from accounts.services import record_audit
 from agencies.models import Agency
+from core import phones
 from core.choices import AgeRange, Gender
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, CredentialType, Language, Peer
 from peers.validators import validate_credential_document
@@ -32,9 +33,9 @@ INVALID_PHONE = "Enter a valid mobile number, e.g. (845) 555-0123 or +1 845 555 
 
 
 def normalise_phone(phone: str | PhoneNumber) -> PhoneNumber:
-    """E.164 or a ``ValidationError`` on ``phone``; numbers without + use the default region."""
-    number = to_python(phone)
-    if not isinstance(number, PhoneNumber) or not number.is_valid():
+    """E.164 or a ``ValidationError`` on ``phone`` (``core.phones`` reads the number)."""
+    number = phones.parse(phone)
+    if number is None:
         raise ValidationError({"phone": INVALID_PHONE})
     return number
 
@@ -398,16 +399,4 @@ def end_override(*, override: AvailabilityOverride, now: dt.datetime, actor: Use
     ended = _end(override, now=now)
     if ended and actor is not None:
         record_audit(actor=actor, action="override.ended", target=peer, detail=str(override), at=now)
-    return ended
-
-
-@transaction.atomic
-def clear_overrides(*, peer: Peer, now: dt.datetime, actor: User | None = None) -> int:
-    """End every running and upcoming override: the weekly hours decide again. Returns how many."""
-    ended = sum(
-        _end(override, now=now)
-        for override in AvailabilityOverride.objects.filter(peer=peer, ends_at__gt=now)
-    )
-    if ended and actor is not None:
-        record_audit(actor=actor, action="override.cleared", target=peer, detail=f"{ended} ended", at=now)
     return ended

@@ -325,3 +325,10 @@ def override_end(request: HttpRequest, pk: int) -> HttpResponse:
     if services.end_override(override=override, now=timezone.now(), actor=request.user):
         messages.success(request, "Override ended; the weekly hours apply again.")
     return redirect("peers:peer_detail", pk=peer_id)
+
+
+@agency_member_required
+def agency_home(request: HttpRequest) -> HttpResponse:
+    """The agency's home page (``agencies:home``): its roster's numbers at a glance."""
+    overview = selectors.agency_overview(agency=request.agency)
+    return render(request, "agencies/home.html", {"agency": request.agency, "overview": overview})

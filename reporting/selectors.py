@@ -164,10 +164,6 @@ def _sent_q(c: Criteria) -> Q:
     return q
 
 
-def alerts_in_scope(*, criteria: Criteria) -> QuerySet[Alert]:
-    return Alert.objects.filter(_sent_q(criteria))
-
-
 def _outcome_counts(c: Criteria) -> dict[str, Count]:
     return {
         "placed": Count("id"),

@@ -25,12 +25,16 @@ class OutboundMessage(models.Model):
     """A text Peer-RX sends. The row is saved before any attempt to send it."""
 
     class Kind(models.TextChoices):
+        # To peers
         ALERT = "alert", "Alert"
         CONFIRMATION = "confirmation", "Assignment confirmation"
         FILLED = "filled", "Filled, thank you"
-        LOCATION_ASSIGNED = "location_assigned", "Location: peer assigned"
-        LOCATION_EXPIRED = "location_expired", "Location: no peer found"
+        CANCELLED = "cancelled", "Cancelled by the location, thank you"
         REPLY = "reply", "Reply to a text"
+        # To the location's notification phone
+        LOCATION_ASSIGNED = "location_assigned", "Location: peer assigned"
+        LOCATION_REOPENED = "location_reopened", "Location: request reopened"
+        LOCATION_EXPIRED = "location_expired", "Location: no peer found"
 
     to = models.CharField(max_length=32, db_index=True)
     body = models.TextField()

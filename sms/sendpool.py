@@ -113,11 +113,3 @@ def pool(size: int) -> SendPool:
         if key not in _pools:
             _pools[key] = SendPool(size)
         return _pools[key]
-
-
-def shutdown_all() -> None:
-    with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for each in pools:
-        each.shutdown()

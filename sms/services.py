@@ -4,7 +4,8 @@ Every text is a row before any attempt to send it. Delivery claims the row with 
 update (queued → sending, only while it has no provider id), so a task that runs twice, a
 sweep racing a task, or two workers never send one message twice. Errors the provider may get
 over (20429, 429, 5xx, timeouts) go back to the queue with exponential backoff; the rest fail
-for good, with their side effects on the peer (21610 opted out, 21211 number flagged).
+for good, and the refusal handler named in settings decides what that means (``sms.handlers``).
+Incoming texts are stored once and handed to the inbound handler named in settings.
 """
 
 from __future__ import annotations
@@ -15,21 +16,15 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Value, When
-from django.urls import reverse
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
-from sms import ratelimit, sendpool, transport
+from sms import handlers, ratelimit, sendpool, transport
+from sms.handlers import EXPIRED_CODE, Handled, InboundText, Refusal
 from sms.models import STATUS_RANK, InboundMessage, OutboundMessage, OutboundStatus
-
-if TYPE_CHECKING:
-    from locations.models import Location
-    from peer_requests.models import Alert, PeerRequest
-    from peers.models import Peer
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +49,10 @@ SWEEP_LIMIT = 1000
 # Under a rate limit, a slot this close is waited for in the worker; a later one is kept on
 # the row and the message is re-enqueued for it.
 RATE_INLINE_WAIT_SECONDS = 1.0
-# Unhandled inbound texts (the handler raised) are retried for this long.
-# A status callback naming a provider id not saved yet is tried again after 5, 10 and 15 s.
-EARLY_STATUS_ATTEMPTS = 3
-EARLY_STATUS_DELAY_SECONDS = 5.0
+# Unhandled inbound texts (the handler raised, or its task was lost) are retried for this long.
 INBOUND_RETRY_WINDOW = dt.timedelta(minutes=15)
 INBOUND_RETRY_AFTER = dt.timedelta(seconds=30)
 
-OPT_OUT_CODES = frozenset({"21610"})  # Attempt to send to unsubscribed recipient
-INVALID_NUMBER_CODES = frozenset({"21211", "21614"})  # Invalid 'To' number; not a mobile number
-EXPIRED_CODE = "expired"
 # Status callbacks carry a code but no text: enough words for the request page.
 CALLBACK_ERROR_TEXT = {
     "21610": "The recipient has opted out (STOP).",
@@ -104,26 +93,28 @@ def queue_message(
     to: str,
     body: str,
     kind: str,
-    peer: Peer | None = None,
-    location: Location | None = None,
-    alert: Alert | None = None,
-    request: PeerRequest | None = None,
+    peer_id: int | None = None,
+    location_id: int | None = None,
+    alert_id: int | None = None,
+    request_id: int | None = None,
     valid_until: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> OutboundMessage:
     """Save a text to send and enqueue its delivery once the surrounding transaction commits.
 
-    If the broker is down at commit time the row stays queued and the sweeper sends it.
+    The ids say what the text is about (for the admin, reports and the refusal handler); the
+    outbox itself only needs ``to`` and ``body``. If the broker is down at commit time the row
+    stays queued and the sweeper sends it.
     """
     now = now or timezone.now()
     message = OutboundMessage.objects.create(
         to=str(to),
         body=body,
         kind=kind,
-        peer=peer,
-        location=location,
-        alert=alert,
-        request=request,
+        peer_id=peer_id,
+        location_id=location_id,
+        alert_id=alert_id,
+        request_id=request_id,
         valid_until=valid_until,
         next_attempt_at=now,
         created_at=now,
@@ -306,6 +297,7 @@ def _send_claimed(message: OutboundMessage, *, now: dt.datetime | None = None) -
                 now = timezone.now()
 
     outgoing = transport.Outgoing(
+        message_id=message.pk,
         to=message.to,
         body=message.body,
         validity_seconds=_validity_seconds(message, now),
@@ -322,9 +314,14 @@ def _send_claimed(message: OutboundMessage, *, now: dt.datetime | None = None) -
         return _record_send_error(message, error, now=now)
 
     # Not conditional on "sending": if the sweeper requeued the row meanwhile, the provider id
-    # must still be stored, so the message is never sent again.
+    # must still be stored, so the message is never sent again. A status callback that
+    # overtook this save (Twilio calls as soon as it accepts) already moved the status on:
+    # "sent" only replaces what is behind it.
     OutboundMessage.objects.filter(pk=message.pk, provider_sid__isnull=True).update(
-        status=OutboundStatus.SENT,
+        status=Case(
+            When(status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING], then=Value(OutboundStatus.SENT)),
+            default=F("status"),
+        ),
         provider_sid=provider_sid,
         sent_at=now,
         status_updated_at=now,
@@ -403,68 +400,56 @@ def _fail(
 
 
 def _after_failure(message: OutboundMessage, *, code: str, text: str, now: dt.datetime) -> None:
-    """What a failed text means beyond itself: the peer opted out, a bad number, the request's timeline."""
-    from accounts.services import record_audit
-    from peer_requests.models import RequestEvent
-    from peers.models import Peer
-
-    if code in OPT_OUT_CODES or code in INVALID_NUMBER_CODES:
-        peer = _peer_of(message)
-        if peer is not None:
-            # 21610: Twilio refuses every text to this number until the peer texts START.
-            # 21211: dispatch skips flagged numbers and the agency sees the flag on its roster.
-            field, action = (
-                ("opted_out_at", "peer.opted_out_by_provider")
-                if code in OPT_OUT_CODES
-                else ("phone_flagged_at", "peer.phone_flagged")
-            )
-            if Peer.objects.filter(pk=peer.pk, **{f"{field}__isnull": True}).update(**{field: now}):
-                record_audit(
-                    actor=None, action=action, target=peer, detail=f"SMS error {code}: {text}", at=now
-                )
-    # A text that expired unsent belongs to a request that has moved on: nothing to flag.
-    if message.request_id is not None and code != EXPIRED_CODE:
-        RequestEvent.objects.create(
-            request_id=message.request_id,
-            kind=RequestEvent.Kind.SMS_FAILED,
+    """Tell the refusal handler named in settings; it decides what a failed text means."""
+    handlers.refusal_handler()(
+        refusal=Refusal(
+            message_id=message.pk,
+            to=message.to,
+            kind=message.kind,
+            kind_label=message.get_kind_display(),
+            code=code,
+            text=text,
             at=now,
             peer_id=message.peer_id,
-            detail=f"{message.get_kind_display()} to {message.to}: {code} {text}"[:300],
+            request_id=message.request_id,
         )
-
-
-def _peer_of(message: OutboundMessage) -> Peer | None:
-    from peers.models import Peer
-
-    if message.peer_id is not None:
-        return Peer.objects.filter(pk=message.peer_id).first()
-    return peer_for_number(message.to)
-
-
-def peer_for_number(number: str) -> Peer | None:
-    """The peer whose mobile number this is, or None (also for text that is no phone number)."""
-    from phonenumber_field.phonenumber import PhoneNumber, to_python
-
-    from peers.models import Peer
-
-    phone = to_python(number)  # "+1 (212) 555-0101" and "2125550101" → +12125550101
-    if not isinstance(phone, PhoneNumber) or not phone.is_valid():
-        # Numbers are stored in E.164; try the text as it came (test ranges such as +1555…).
-        return Peer.objects.filter(phone=number).first() if number.startswith("+") else None
-    return Peer.objects.filter(phone=phone).first()
+    )
 
 
 # --- Delivery status callbacks ------------------------------------------------------------------
 
 
 def record_delivery_status(
+    *, message_id: int, status: str, error_code: str = "", now: dt.datetime | None = None
+) -> bool:
+    """Apply a provider status to our message ``message_id``; True when it moved the status.
+
+    The callback URL names the row, so a callback that overtakes the save of the provider id
+    (Twilio calls as soon as it accepts the message) still finds it. Status only moves forward
+    (``STATUS_RANK``): a duplicate, late or out-of-order callback matches no row in the
+    conditional update and changes nothing. An unknown id changes nothing.
+    """
+    return _apply_status(
+        OutboundMessage.objects.filter(pk=message_id), status=status, error_code=error_code, now=now
+    )
+
+
+def record_delivery_status_for_sid(
     *, provider_sid: str, status: str, error_code: str = "", now: dt.datetime | None = None
 ) -> bool:
-    """Apply a provider status to the message with that id; True when it moved the status.
+    """The same, found by provider id: for callbacks to the old ``/sms/status/`` URL, which
+    messages sent before the callback URL carried their id still name. Remove next release."""
+    return _apply_status(
+        OutboundMessage.objects.filter(provider_sid=provider_sid),
+        status=status,
+        error_code=error_code,
+        now=now,
+    )
 
-    Status only moves forward (``STATUS_RANK``): a duplicate, late or out-of-order callback
-    matches no row in the conditional update and changes nothing. An unknown id changes nothing.
-    """
+
+def _apply_status(
+    rows: QuerySet[OutboundMessage], *, status: str, error_code: str, now: dt.datetime | None
+) -> bool:
     now = now or timezone.now()
     new_status = PROVIDER_STATUS.get(status.strip().lower())
     if new_status is None:
@@ -476,11 +461,11 @@ def record_delivery_status(
         changes["error_code"] = code
         changes["error_message"] = CALLBACK_ERROR_TEXT.get(code, f"Provider error {code}.")
     with transaction.atomic():
-        updated = OutboundMessage.objects.filter(provider_sid=provider_sid, status__in=behind).update(
-            **changes
-        )
+        message = rows.select_for_update().first()
+        if message is None:
+            return False
+        updated = OutboundMessage.objects.filter(pk=message.pk, status__in=behind).update(**changes)
         if updated and new_status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
-            message = OutboundMessage.objects.get(provider_sid=provider_sid)
             _after_failure(
                 message,
                 code=code or new_status,
@@ -498,8 +483,8 @@ def receive_inbound(
 ) -> tuple[InboundMessage, bool]:
     """Store an incoming text once per MessageSid and hand it to a worker; returns (message, created).
 
-    The webhook answers as soon as the row is stored; the reply handler
-    (``handle_inbound_message``) runs in a task enqueued on commit. Handling inside the
+    The webhook answers as soon as the row is stored; ``handle_inbound_message`` runs the
+    inbound handler in a task enqueued on commit. Handling inside the
     request made the webhook about 25 times the CPU of an empty one (measured). A duplicate
     delivery of the same MessageSid stores nothing and acts on nothing. A text whose task is
     lost (broker down, worker killed) or whose handler fails stays unhandled, and the
@@ -537,10 +522,11 @@ def enqueue_inbound(*, inbound_id: int) -> None:
 
 
 def handle_inbound_message(*, inbound_id: int, now: dt.datetime | None = None) -> str | None:
-    """Run the reply handler on a stored, unhandled text and queue its answer; returns the answer.
+    """Run the inbound handler on a stored, unhandled text and queue its answer; returns the answer.
 
-    The handler (``matching.replies.handle_inbound``) parses the reply grammar and acts; its
-    changes, the "handled" mark and the queued answer commit together or not at all.
+    The row is locked and marked handled here, once: the handler's changes, the mark and the
+    queued answer commit together or not at all, so a text handled twice (a redelivered task,
+    the sweeper racing a worker) acts once.
     """
     now = now or timezone.now()
     try:
@@ -548,25 +534,27 @@ def handle_inbound_message(*, inbound_id: int, now: dt.datetime | None = None) -
             inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
             if inbound is None or inbound.handled_at is not None:
                 return None
-            from matching.replies import handle_inbound
-
-            reply = handle_inbound(inbound=inbound, now=now)
-            # The handler may have recorded its own outcome; keep it.
-            InboundMessage.objects.filter(pk=inbound_id).update(
-                handled_at=now,
-                outcome=Case(
-                    When(outcome="", then=Value("replied" if reply else "no reply")), default=F("outcome")
-                ),
-            )
-            if reply:
-                queue_message(
-                    to=inbound.from_number,
-                    body=reply,
-                    kind=OutboundMessage.Kind.REPLY,
-                    peer=inbound.peer if inbound.peer_id else peer_for_number(inbound.from_number),
+            handled: Handled = handlers.inbound_handler()(
+                text=InboundText(
+                    inbound_id=inbound.pk,
+                    from_number=inbound.from_number,
+                    body=inbound.body,
+                    received_at=inbound.received_at,
                     now=now,
                 )
-            return reply
+            )
+            InboundMessage.objects.filter(pk=inbound_id).update(
+                handled_at=now, outcome=str(handled.outcome)[:64], peer_id=handled.peer_id
+            )
+            if handled.reply:
+                queue_message(
+                    to=inbound.from_number,
+                    body=handled.reply,
+                    kind=OutboundMessage.Kind.REPLY,
+                    peer_id=handled.peer_id,
+                    now=now,
+                )
+            return handled.reply
     except Exception:
         logger.exception("Could not handle inbound SMS %s; it will be retried", inbound_id)
         InboundMessage.objects.filter(pk=inbound_id, handled_at__isnull=True).update(outcome="error")
@@ -633,9 +621,18 @@ def process_inbound_webhook(
 
 
 def process_status_webhook(
-    *, url: str, params: Mapping[str, str], signature: str | None, now: dt.datetime | None = None
+    *,
+    url: str,
+    params: Mapping[str, str],
+    signature: str | None,
+    message_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> bool:
-    """``POST /sms/status/``: signature, fields, then ``record_delivery_status``."""
+    """``POST /sms/status/<message_id>/``: signature, fields, then ``record_delivery_status``.
+
+    Without ``message_id`` (the old ``/sms/status/`` URL) the message is found by its
+    provider id.
+    """
     _check_signature(url=url, params=params, signature=signature)
     message_sid = _field(params, "MessageSid", max_length=64)
     status = _field(params, "MessageStatus", max_length=32, required=False) or _field(
@@ -644,64 +641,8 @@ def process_status_webhook(
     if not status:
         raise WebhookError(400, "MessageStatus is required.")
     error_code = _field(params, "ErrorCode", max_length=16, required=False)
-    moved = record_delivery_status(provider_sid=message_sid, status=status, error_code=error_code, now=now)
-    if not moved and status.strip().lower() in PROVIDER_STATUS:
-        _retry_early_status(provider_sid=message_sid, status=status, error_code=error_code, attempt=1)
-    return moved
-
-
-def _retry_early_status(*, provider_sid: str, status: str, error_code: str, attempt: int) -> None:
-    """A callback can overtake the send it reports on: Twilio may call before the sending
-    thread has saved the message's provider id. Try it again a little later, a few times."""
-    if attempt > EARLY_STATUS_ATTEMPTS or OutboundMessage.objects.filter(provider_sid=provider_sid).exists():
-        return  # known message (a duplicate or late callback), or given up on
-    from sms.tasks import apply_status
-
-    def enqueue() -> None:
-        try:
-            apply_status.apply_async(
-                (provider_sid, status, error_code, attempt), countdown=EARLY_STATUS_DELAY_SECONDS * attempt
-            )
-        except Exception:  # broker down: the status is lost, as it would have been before
-            logger.warning("Could not enqueue a retry of the status of %s", provider_sid, exc_info=True)
-
-    transaction.on_commit(enqueue)
-
-
-def apply_early_status(*, provider_sid: str, status: str, error_code: str, attempt: int) -> bool:
-    """The delayed retry of a callback that named a provider id not saved yet."""
-    moved = record_delivery_status(provider_sid=provider_sid, status=status, error_code=error_code)
-    if not moved:
-        _retry_early_status(
-            provider_sid=provider_sid, status=status, error_code=error_code, attempt=attempt + 1
+    if message_id is None:
+        return record_delivery_status_for_sid(
+            provider_sid=message_sid, status=status, error_code=error_code, now=now
         )
-    return moved
-
-
-# --- Phone simulator ------------------------------------------------------------------------------
-
-SIMULATOR_OUR_NUMBER = "+15005550006"
-
-
-def simulate_inbound(*, from_number: str, body: str, now: dt.datetime | None = None) -> InboundMessage:
-    """Text ``body`` from ``from_number`` as Twilio would deliver it: signed, through the webhook's path."""
-    url = f"{settings.PEERRX_PUBLIC_BASE_URL}{reverse('sms:inbound')}"
-    sid = f"SIM{uuid.uuid4().hex}"
-    params = {
-        "MessageSid": sid,
-        "SmsMessageSid": sid,
-        "SmsSid": sid,
-        "AccountSid": settings.TWILIO_ACCOUNT_SID or "ACsimulator",
-        "From": from_number,
-        "To": settings.TWILIO_FROM_NUMBER or SIMULATOR_OUR_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-    }
-    signature = transport.sign(url=url, params=params)
-    inbound, _ = process_inbound_webhook(url=url, params=params, signature=signature, now=now)
-    # The developer sees the answer at once; the task enqueued for it then finds it handled.
-    handle_inbound_message(inbound_id=inbound.pk, now=now)
-    inbound.refresh_from_db()
-    return inbound
+    return record_delivery_status(message_id=message_id, status=status, error_code=error_code, now=now)

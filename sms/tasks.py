@@ -18,13 +18,12 @@ def send_batch(message_ids: list[int]) -> None:
 
 @shared_task(name="sms.tasks.handle_inbound", ignore_result=True)
 def handle_inbound(inbound_id: int) -> None:
-    """A stored incoming text: run the reply handler and queue its answer."""
+    """A stored incoming text: run the inbound handler named in settings and queue its answer."""
     services.handle_inbound_message(inbound_id=inbound_id)
 
 
 @shared_task(name="sms.tasks.apply_status", ignore_result=True)
 def apply_status(provider_sid: str, status: str, error_code: str, attempt: int) -> None:
-    """A delivery status that arrived before its message's provider id was saved."""
-    services.apply_early_status(
-        provider_sid=provider_sid, status=status, error_code=error_code, attempt=attempt
-    )
+    """Retries of early status callbacks that a previous release queued: applied once, by
+    provider id. Callbacks now name their message, so nothing queues this. Remove next release."""
+    services.record_delivery_status_for_sid(provider_sid=provider_sid, status=status, error_code=error_code)

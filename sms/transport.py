@@ -56,13 +56,16 @@ class SendError(Exception):
 
 @dataclass(frozen=True)
 class Outgoing:
+    message_id: int  # our OutboundMessage's id: the status callback URL carries it
     to: str
     body: str
     validity_seconds: int | None = None
 
 
-def status_callback_url() -> str:
-    return f"{settings.PEERRX_PUBLIC_BASE_URL}{reverse('sms:status')}"
+def status_callback_url(message_id: int) -> str:
+    """Where Twilio reports this message's delivery: the URL names our row, so a callback that
+    arrives before the provider id is saved still finds its message."""
+    return f"{settings.PEERRX_PUBLIC_BASE_URL}{reverse('sms:status', args=[message_id])}"
 
 
 def send(message: Outgoing) -> str:
@@ -128,7 +131,7 @@ def _send_twilio(message: Outgoing) -> str:
     params: dict[str, object] = {
         "to": message.to,
         "body": message.body,
-        "status_callback": status_callback_url(),
+        "status_callback": status_callback_url(message.message_id),
     }
     if settings.TWILIO_MESSAGING_SERVICE_SID:
         params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID

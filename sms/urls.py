@@ -6,14 +6,7 @@ app_name = "sms"
 
 urlpatterns = [
     path("inbound/", views.inbound, name="inbound"),
-    path("status/", views.status, name="status"),
-    path("simulator/", views.simulator, name="simulator"),
-    path("simulator/peer/<int:peer_id>/", views.simulator_peer, name="simulator_peer"),
-    path("simulator/peer/<int:peer_id>/inbox/", views.simulator_peer_inbox, name="simulator_peer_inbox"),
-    path("simulator/location/<int:location_id>/", views.simulator_location, name="simulator_location"),
-    path(
-        "simulator/location/<int:location_id>/inbox/",
-        views.simulator_location_inbox,
-        name="simulator_location_inbox",
-    ),
+    path("status/<int:message_id>/", views.status, name="status"),
+    # Messages sent before their callback URL carried their id still name this one.
+    path("status/", views.status, name="status_by_provider_id"),
 ]

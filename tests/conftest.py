@@ -1,8 +1,11 @@
 import os
+from dataclasses import dataclass, field
 
 import pytest
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
+
+from sms.handlers import Handled, InboundText
 
 REQUIRE_SERVICES = os.environ.get("PEERRX_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
 
@@ -57,6 +60,42 @@ def inbound_worker(monkeypatch, django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return start
+
+
+@dataclass
+class FakeHandler:
+    """Stands in for the inbound handler named by SMS_INBOUND_HANDLER: records calls, answers ``reply``."""
+
+    reply: str | None = "Thanks, got it."
+    outcome: str = ""
+    peer_id: int | None = None
+    calls: list = field(default_factory=list)
+    error: Exception | None = None
+
+    def __call__(self, *, text: InboundText) -> Handled:
+        self.calls.append((text.from_number, text.body, text.received_at, text.now))
+        if self.error is not None:
+            raise self.error
+        outcome = self.outcome or ("replied" if self.reply else "no reply")
+        return Handled(reply=self.reply, outcome=outcome, peer_id=self.peer_id)
+
+
+_handlers: list[FakeHandler] = []
+
+
+def fake_inbound_handler(*, text: InboundText) -> Handled:
+    """What SMS_INBOUND_HANDLER names while a test uses ``reply_handler``."""
+    return _handlers[-1](text=text)
+
+
+@pytest.fixture
+def reply_handler(settings):
+    """Replace the inbound handler for webhook unit tests, through its setting."""
+    handler = FakeHandler()
+    _handlers.append(handler)
+    settings.SMS_INBOUND_HANDLER = "tests.conftest.fake_inbound_handler"
+    yield handler
+    _handlers.remove(handler)
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 import factory
 
-from accounts.models import User
+from accounts.models import County, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -18,3 +18,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffUserFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+class CountyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = County
+        django_get_or_create = ("name", "state")
+
+    name = "Orange"
+    state = "NY"

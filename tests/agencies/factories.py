@@ -2,8 +2,7 @@ import factory
 
 from agencies.models import Agency, AgencyMembership
 from core.choices import OrganisationStatus
-from tests.accounts.factories import UserFactory
-from tests.locations.factories import CountyFactory
+from tests.accounts.factories import CountyFactory, UserFactory
 
 
 class AgencyFactory(factory.django.DjangoModelFactory):

@@ -7,9 +7,8 @@ from django.urls import reverse
 
 from accounts.models import AuditEntry
 from core.choices import OrganisationStatus
-from tests.accounts.factories import StaffUserFactory
+from tests.accounts.factories import CountyFactory, StaffUserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
-from tests.locations.factories import CountyFactory
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:agencies_agency_changelist")

@@ -2,7 +2,7 @@ import pytest
 from django import forms
 
 from agencies.forms import AgencyDetailsForm, parse_counties
-from tests.locations.factories import CountyFactory
+from tests.accounts.factories import CountyFactory
 
 pytestmark = pytest.mark.django_db
 

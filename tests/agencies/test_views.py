@@ -7,14 +7,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import AuditEntry
+from accounts.models import AuditEntry, County
+from accounts.organisations import verify_organisation
 from agencies.models import Agency
-from agencies.services import verify_agency
 from core.choices import OrganisationStatus
-from locations.models import County
-from tests.accounts.factories import StaffUserFactory, UserFactory
+from tests.accounts.factories import CountyFactory, StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyMembershipFactory
-from tests.locations.factories import CountyFactory, LocationMembershipFactory
+from tests.locations.factories import LocationMembershipFactory
 from tests.peers.factories import CredentialFactory, PeerFactory, always_available
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +148,7 @@ class TestSignup:
     def test_it_cannot_act_until_verified(self, client):
         client.post(reverse("agencies:signup"), signup_data())
         assert client.get(reverse("agencies:supervisors")).status_code == 403
-        verify_agency(agency=Agency.objects.get(), actor=StaffUserFactory())
+        verify_organisation(organisation=Agency.objects.get(), actor=StaffUserFactory())
         assert client.get(reverse("agencies:supervisors")).status_code == 200
 
     def test_it_reuses_a_typed_county_that_exists(self, client):

@@ -16,8 +16,8 @@ class TestStats:
 
 
 class TestAttribution:
-    task = TaskRun(name="matching.tasks.complete_selection", args="[7]", started=100.0, finished=100.05)
-    sweep = TaskRun(name="matching.tasks.sweep", args="[]", started=103.0, finished=103.2)
+    task = TaskRun(name="peer_requests.tasks.complete_selection", args="[7]", started=100.0, finished=100.05)
+    sweep = TaskRun(name="peer_requests.tasks.sweep", args="[]", started=103.0, finished=103.2)
 
     def test_a_now_read_while_the_countdown_task_ran_is_the_task(self):
         assert attribute(100.001, deadline_runs=[self.task], sweeps=[self.sweep]) == "task"

@@ -14,7 +14,7 @@ from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.browser.conftest import assert_every_field_labelled, log_in
 from tests.locations.factories import CountyFactory, LocationFactory, LocationMembershipFactory
-from tests.matching.world import eligible_peer, seed_reference_data
+from tests.world import eligible_peer, seed_reference_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

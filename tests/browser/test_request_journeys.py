@@ -9,12 +9,12 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from matching import services
+from peer_requests import services
 from peer_requests.models import PeerRequest, RequestStatus
 from tests.accounts.factories import StaffUserFactory
 from tests.browser.conftest import assert_every_field_labelled, log_in, post_signed_sms, tab_to
 from tests.locations.factories import LocationMembershipFactory
-from tests.matching.world import make_world, seed_reference_data
+from tests.world import make_world, seed_reference_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

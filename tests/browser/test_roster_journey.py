@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from peers.models import AvailabilityOverride, Credential, Peer
 from tests.agencies.factories import AgencyMembershipFactory
 from tests.browser.conftest import assert_every_field_labelled, log_in
-from tests.matching.world import seed_reference_data
+from tests.world import seed_reference_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,12 +9,12 @@ from django.core.management import call_command
 from django.db.models import Exists, OuterRef
 from freezegun import freeze_time
 
-from accounts.models import User
+from accounts.models import County, User
 from accounts.roles import Role, role_of
 from agencies.models import Agency
 from core.choices import OrganisationStatus
 from demo.seed import DEMO_PASSWORD, seed_demo
-from locations.models import County, Location, PreferredAgency
+from locations.models import Location, PreferredAgency
 from peers.models import Credential, Peer
 from peers.selectors import available_peers
 

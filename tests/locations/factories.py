@@ -1,17 +1,8 @@
 import factory
 
 from core.choices import OrganisationStatus
-from locations.models import County, Location, LocationMembership, PreferredAgency
-from tests.accounts.factories import UserFactory
-
-
-class CountyFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = County
-        django_get_or_create = ("name", "state")
-
-    name = "Orange"
-    state = "NY"
+from locations.models import Location, LocationMembership, PreferredAgency
+from tests.accounts.factories import CountyFactory, UserFactory
 
 
 class LocationFactory(factory.django.DjangoModelFactory):

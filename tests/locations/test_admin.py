@@ -8,10 +8,9 @@ from django.urls import reverse
 from accounts.models import AuditEntry
 from core.choices import OrganisationStatus
 from locations.models import Location, PreferredAgency
-from tests.accounts.factories import StaffUserFactory
+from tests.accounts.factories import CountyFactory, StaffUserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.locations.factories import (
-    CountyFactory,
     LocationFactory,
     LocationMembershipFactory,
     PreferredAgencyFactory,
@@ -153,13 +152,6 @@ class TestPreferredAgencyInline:
         response = self._post(client, location, [(agency, 1), (agency, 2)])
         assert response.status_code == 200
         assert not PreferredAgency.objects.exists()
-
-
-def test_the_county_admin_searches_by_name(client, staff):
-    CountyFactory(name="Orange")
-    CountyFactory(name="Ulster")
-    response = client.get(reverse("admin:locations_county_changelist"), {"q": "ulster"})
-    assert [str(county) for county in response.context["cl"].result_list] == ["Ulster County, NY"]
 
 
 def test_locations_are_only_verified_by_staff(client):

@@ -1,40 +1,16 @@
 import pytest
 
 from core.choices import OrganisationStatus
-from locations.selectors import (
-    find_county,
-    location_members,
-    location_overview,
-    normalise_county_name,
-    preferred_agencies,
-    rankable_agencies,
-)
-from tests.accounts.factories import UserFactory
+from locations.selectors import location_overview, preferred_agencies, rankable_agencies
+from tests.accounts.factories import CountyFactory
 from tests.agencies.factories import AgencyFactory
 from tests.locations.factories import (
-    CountyFactory,
     LocationFactory,
     LocationMembershipFactory,
     PreferredAgencyFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-class TestNormaliseCountyName:
-    @pytest.mark.parametrize(
-        ("typed", "name"),
-        [("Orange", "Orange"), ("  Orange   County ", "Orange"), ("St. Lawrence county", "St. Lawrence")],
-    )
-    def test_it_drops_spaces_and_the_county_suffix(self, typed, name):
-        assert normalise_county_name(typed) == name
-
-
-class TestFindCounty:
-    def test_it_ignores_case(self):
-        orange = CountyFactory(name="Orange", state="NY")
-        assert find_county(state="ny", name="ORANGE COUNTY") == orange
-        assert find_county(state="CA", name="Orange") is None
 
 
 class TestRankableAgencies:
@@ -45,20 +21,6 @@ class TestRankableAgencies:
         AgencyFactory(counties=[location.county], status=OrganisationStatus.SUSPENDED)
         AgencyFactory(counties=[CountyFactory(name="Erie")])
         assert list(rankable_agencies(location=location)) == [serving]
-
-
-class TestLocationMembers:
-    def test_it_lists_active_members_first_in_one_query(self, django_assert_num_queries):
-        location = LocationFactory()
-        gone = LocationMembershipFactory(
-            location=location, user=UserFactory(last_name="Aaron", is_active=False)
-        )
-        here = LocationMembershipFactory(location=location, user=UserFactory(last_name="Zed"))
-        LocationMembershipFactory()
-        with django_assert_num_queries(1):
-            members = list(location_members(location=location))
-            assert [m.user.last_name for m in members] == ["Zed", "Aaron"]
-        assert members == [here, gone]
 
 
 class TestPreferredAgencies:

@@ -7,14 +7,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import AuditEntry
+from accounts.models import AuditEntry, County
+from accounts.organisations import verify_organisation
 from core.choices import OrganisationStatus
-from locations.models import County, Location, PreferredAgency
-from locations.services import verify_location
-from tests.accounts.factories import StaffUserFactory, UserFactory
+from locations.models import Location, PreferredAgency
+from tests.accounts.factories import CountyFactory, StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import (
-    CountyFactory,
     LocationFactory,
     LocationMembershipFactory,
     PreferredAgencyFactory,
@@ -183,7 +182,7 @@ class TestSignup:
         location = Location.objects.get()
         assert client.get(reverse("locations:staff")).status_code == 403
         assert client.get(reverse("locations:preferred_agencies")).status_code == 403
-        verify_location(location=location, actor=StaffUserFactory())
+        verify_organisation(organisation=location, actor=StaffUserFactory())
         assert client.get(reverse("locations:staff")).status_code == 200
         assert client.get(reverse("locations:preferred_agencies")).status_code == 200
 

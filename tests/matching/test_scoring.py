@@ -22,8 +22,8 @@ from matching.scoring import (
     score,
     validate_weights,
 )
+from tests.world import T0
 
-T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
 WEIGHTS = {
     "credential_fit": 40.0,
     "language": 30.0,

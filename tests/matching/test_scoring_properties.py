@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from core.choices import AgeRange, Gender, Need
 from matching.scoring import Candidate, CredentialInfo, RequestProfile, rank, score
+from tests.world import T0
 
-T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
 WEIGHTS = settings.PEERRX_MATCH_WEIGHTS
 # No per-example deadline: a busy CI machine must not turn a slow example into a failure.
 relaxed = hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,8 +11,7 @@ from django.conf import settings
 
 from core.choices import Need
 from matching.scoring import Candidate, CredentialInfo, RequestProfile, rank
-
-T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
+from tests.world import T0
 
 CREDENTIALS = {
     "CRPA": CredentialInfo("CRPA", mental_health=False, substance_use=True),

@@ -6,8 +6,7 @@ from core.choices import Need
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
 from tests.locations.factories import LocationFactory
 from tests.peers.factories import PeerFactory
-
-T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)  # a Monday, 10:00 in New York
+from tests.world import T0
 
 
 class PeerRequestFactory(factory.django.DjangoModelFactory):

@@ -6,11 +6,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.choices import Need
-from matching import services
+from peer_requests import services
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
 from tests.accounts.factories import StaffUserFactory
-from tests.matching.world import T0, make_world
 from tests.peer_requests.factories import AlertFactory, PeerRequestFactory, RequestEventFactory
+from tests.world import T0, make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -132,9 +132,9 @@ class TestChangePage:
 
 class TestHeartbeatAdmin:
     def test_it_lists_the_heartbeats(self, client, staff):
-        from matching.models import Heartbeat
+        from peer_requests.models import Heartbeat
 
         Heartbeat.objects.create(name="sweeper", beat_at=T0)
-        response = client.get(reverse("admin:matching_heartbeat_changelist"))
+        response = client.get(reverse("admin:peer_requests_heartbeat_changelist"))
         assert response.status_code == 200
         assert "sweeper" in response.content.decode()

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from matching import services
+from peer_requests import services
 from peer_requests.models import PeerRequest
 from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
     _orm_beside_playwright,
@@ -16,7 +16,7 @@ from tests.browser.conftest import (  # noqa: F401 - fixtures used by name
     screenshot,
 )
 from tests.locations.factories import LocationMembershipFactory
-from tests.matching.world import make_world, seed_reference_data
+from tests.world import make_world, seed_reference_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

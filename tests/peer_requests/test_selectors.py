@@ -8,9 +8,9 @@ from sms.models import OutboundMessage, OutboundStatus
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyMembershipFactory
 from tests.locations.factories import LocationMembershipFactory
-from tests.matching.world import T0
 from tests.peer_requests.factories import AlertFactory, PeerRequestFactory
 from tests.peers.factories import PeerFactory
+from tests.world import T0
 
 pytestmark = pytest.mark.django_db
 

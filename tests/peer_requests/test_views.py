@@ -4,19 +4,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 from freezegun import freeze_time
 
 from core.choices import Need, OrganisationStatus
-from matching import services
+from peer_requests import services
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
 from sms.models import OutboundMessage, OutboundStatus
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyMembershipFactory
 from tests.locations.factories import LocationFactory, LocationMembershipFactory
-from tests.matching.world import T0, make_world
 from tests.peer_requests.factories import AlertFactory, PeerRequestFactory, RequestEventFactory
 from tests.peers.factories import PeerFactory, language
+from tests.world import T0, make_world, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -51,17 +50,6 @@ def supervisor():
 @pytest.fixture
 def staff():
     return StaffUserFactory()
-
-
-def submit(world, at=None, **kwargs):
-    return services.submit_request(
-        location=world.location,
-        need=kwargs.pop("need", Need.SUBSTANCE_USE),
-        callback_contact="Charge nurse, ext. 4410",
-        actor=None,
-        now=at or timezone.now(),
-        **kwargs,
-    )
 
 
 VALID_FORM = {"need": Need.MENTAL_HEALTH, "age_range": "", "gender": "", "callback_contact": "Sam at triage"}
@@ -229,7 +217,7 @@ class TestRequestDetail:
     def test_the_owner_and_staff_see_it_others_get_404_or_403(
         self, client, owner, outsider, supervisor, staff, world
     ):
-        peer_request = submit(world)
+        peer_request = submit(world, at=None)
         for name in ("detail", "live"):
             client.force_login(owner)
             assert client.get(self.url(peer_request, name)).status_code == 200
@@ -304,7 +292,7 @@ class TestRequestDetail:
         assert all(peer.full_name in body for peer in world.peers)
 
     def test_failed_texts_are_shown(self, client, owner, world):
-        peer_request = submit(world)
+        peer_request = submit(world, at=None)
         OutboundMessage.objects.filter(peer=world.peers[1]).update(
             status=OutboundStatus.FAILED, error_code="21211", error_message="Invalid phone number."
         )
@@ -361,7 +349,7 @@ class TestCancel:
         return reverse("peer_requests:cancel", args=[peer_request.pk])
 
     def test_the_owner_cancels_a_live_request(self, client, owner, world):
-        peer_request = submit(world)
+        peer_request = submit(world, at=None)
         client.force_login(owner)
         response = client.post(self.url(peer_request))
         assert response.status_code == 302
@@ -370,7 +358,7 @@ class TestCancel:
         assert peer_request.events.get(kind=RequestEvent.Kind.CANCELLED).actor == owner
 
     def test_another_location_gets_404_and_get_is_not_allowed(self, client, owner, outsider, world):
-        peer_request = submit(world)
+        peer_request = submit(world, at=None)
         client.force_login(outsider)
         assert client.post(self.url(peer_request)).status_code == 404
         client.force_login(owner)
@@ -406,7 +394,7 @@ class TestResubmit:
         assert "Resubmitted as" in client.get(reverse("peer_requests:detail", args=[old.pk])).content.decode()
 
     def test_a_live_request_cannot_be_resubmitted(self, client, owner, world):
-        peer_request = submit(world)
+        peer_request = submit(world, at=None)
         client.force_login(owner)
         response = client.post(self.url(peer_request), follow=True)
         assert "Only an expired request" in response.content.decode()

@@ -4,8 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from matching.models import Heartbeat
-from peerrx.health import SWEEPER_HEARTBEAT
+from peer_requests.models import SWEEPER_HEARTBEAT, Heartbeat
 
 pytestmark = pytest.mark.django_db
 

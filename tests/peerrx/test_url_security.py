@@ -21,7 +21,7 @@ PUBLIC = {
     "agencies:signup",
 }
 # Signed provider webhooks: anonymous by nature, refused (403) without a valid signature.
-SIGNED_WEBHOOKS = {"sms:inbound", "sms:status"}
+SIGNED_WEBHOOKS = {"sms:inbound": [], "sms:status": [1], "sms:status_by_provider_id": []}
 SAMPLE_VALUES = {"int": "1", "str": "x", "slug": "x", "uuid": str(uuid.uuid4()), "path": "x"}
 
 
@@ -90,5 +90,8 @@ def test_the_admin_refuses_anonymous_visitors(client):
 
 @pytest.mark.parametrize("name", sorted(SIGNED_WEBHOOKS))
 def test_signed_webhooks_refuse_unsigned_posts(client, name):
-    response = client.post(reverse(name), {"MessageSid": "SM1", "From": "+12125550100", "Body": "YES"})
+    response = client.post(
+        reverse(name, args=SIGNED_WEBHOOKS[name]),
+        {"MessageSid": "SM1", "From": "+12125550100", "Body": "YES"},
+    )
     assert response.status_code == 403

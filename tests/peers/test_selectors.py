@@ -18,6 +18,7 @@ from peers.selectors import (
     is_available,
     local_weekday_and_time,
     overrides_in_force,
+    peer_for_number,
     qualifying_credentials,
     roster,
     week_coverage,
@@ -659,3 +660,20 @@ class TestAvailabilityAgreement:
                 )
             created.append(peer.pk)
         return created
+
+
+@pytest.mark.django_db
+class TestPeerForNumber:
+    def test_it_finds_the_peer_however_the_number_is_written(self):
+        peer = PeerFactory(phone="+12125550199")
+        assert peer_for_number("+12125550199") == peer
+        assert peer_for_number("(212) 555-0199") == peer
+
+    def test_it_finds_a_peer_with_a_test_range_number(self):
+        peer = PeerFactory(phone="+15555550101")
+        assert peer_for_number("+15555550101") == peer
+
+    def test_it_finds_nobody_for_text_that_is_no_number(self):
+        PeerFactory(phone="+12125550199")
+        assert peer_for_number("not a number") is None
+        assert peer_for_number("") is None

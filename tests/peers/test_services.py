@@ -7,7 +7,6 @@ from accounts.models import AuditEntry
 from peers import services
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, Peer
 from peers.services import WindowSpec
-from tests.accounts.factories import UserFactory
 from tests.peers.conftest import pdf_upload
 from tests.peers.factories import (
     AvailabilityOverrideFactory,
@@ -340,16 +339,3 @@ class TestEndAndClearOverrides:
         assert not services.end_override(override=over, now=self.NOW)
         over.refresh_from_db()
         assert over.ends_at == self.NOW - dt.timedelta(hours=1)
-
-    def test_clear_overrides_hands_the_decision_back_to_the_weekly_hours(self, peer):
-        AvailabilityOverrideFactory(peer=peer, starts_at=self.NOW - dt.timedelta(hours=1))
-        AvailabilityOverrideFactory(peer=peer, starts_at=self.NOW + dt.timedelta(hours=1))
-        AvailabilityOverrideFactory(
-            peer=peer, starts_at=self.NOW - dt.timedelta(hours=5), ends_at=self.NOW - dt.timedelta(hours=4)
-        )
-        other = AvailabilityOverrideFactory(starts_at=self.NOW - dt.timedelta(hours=1))
-        assert services.clear_overrides(peer=peer, now=self.NOW, actor=UserFactory()) == 2
-        assert not peer.overrides.filter(ends_at__gt=self.NOW).exists()
-        assert peer.overrides.count() == 2  # the finished one and the one cut short
-        other.refresh_from_db()
-        assert other.ends_at > self.NOW

@@ -1,4 +1,7 @@
-"""Real Celery processes and a dead broker for the fault tests (cf. tests/matching)."""
+"""Real Celery processes and a dead broker for the fault tests.
+
+The same approach as tests/peer_requests/test_celery_integration.py.
+"""
 
 import os
 import signal

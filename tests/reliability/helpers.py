@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.choices import Need
-from matching import services
+from peer_requests import services
 from peer_requests.models import PeerRequest, RequestStatus
 from sms import transport
 

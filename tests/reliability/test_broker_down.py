@@ -6,13 +6,13 @@ import pytest
 from django.test import Client
 
 from core.choices import Need
-from matching import tasks
+from peer_requests import tasks
 from peer_requests.models import PeerRequest, RequestStatus
 from sms import transport
 from sms.models import OutboundMessage, OutboundStatus
 from tests.locations.factories import LocationMembershipFactory
-from tests.matching.world import make_world, seed_reference_data
 from tests.reliability.celery_harness import DEAD_BROKER, CeleryProcess, broker_at, celery_env, wait_for
+from tests.world import make_world, seed_reference_data
 
 PEERS = 5
 
@@ -112,7 +112,7 @@ def test_with_redis_back_a_real_worker_and_beat_send_each_alert_once(
         # A few more sweeps (one a second): still exactly one alert per peer.
         before = OutboundMessage.objects.count()
         wait_for(
-            lambda: "matching.tasks.sweep" in "".join(processes[0].lines[-50:]),
+            lambda: "peer_requests.tasks.sweep" in "".join(processes[0].lines[-50:]),
             timeout=10,
             what="more sweeps",
         )

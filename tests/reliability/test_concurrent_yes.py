@@ -9,8 +9,8 @@ from django.test import Client
 
 from peer_requests.models import Alert, RequestEvent, RequestStatus
 from sms.models import InboundMessage, OutboundMessage
-from tests.matching.world import make_world, seed_reference_data
 from tests.reliability.helpers import INBOUND, open_request, post_signed
+from tests.world import make_world, seed_reference_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

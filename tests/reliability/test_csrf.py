@@ -11,7 +11,7 @@ from tests.reliability.helpers import INBOUND, post_signed
 
 pytestmark = pytest.mark.django_db
 
-SIGNED_WEBHOOKS = {"sms:inbound", "sms:status"}
+SIGNED_WEBHOOKS = {"sms:inbound": [], "sms:status": [1], "sms:status_by_provider_id": []}
 MARKER = b"refused: csrf"
 
 
@@ -60,7 +60,7 @@ def test_the_walk_covers_the_admin_and_the_portals():
 
 @pytest.mark.parametrize("name", sorted(SIGNED_WEBHOOKS))
 def test_the_signed_webhooks_take_a_post_without_a_csrf_token(csrf_client, name):
-    path = reverse(name)
+    path = reverse(name, args=SIGNED_WEBHOOKS[name])
     params = {"MessageSid": "SM" + "c" * 32, "From": "+12125550199", "Body": "HELP", "MessageStatus": "sent"}
     response = post_signed(csrf_client, path, params)
     assert response.status_code == 200

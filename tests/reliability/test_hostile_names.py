@@ -17,15 +17,15 @@ from django.utils import timezone
 
 from accounts.services import record_audit
 from core.choices import Need
-from matching import services
+from peer_requests import services
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
 from peers.models import AvailabilityOverride, CredentialType, Language
 from sms.models import InboundMessage, OutboundMessage
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import CountyFactory, LocationFactory, LocationMembershipFactory
-from tests.matching.world import eligible_peer
 from tests.peers.factories import AvailabilityOverrideFactory, CredentialFactory
+from tests.world import eligible_peer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

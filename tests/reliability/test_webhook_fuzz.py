@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from matching.grammar import Kind, parse
 from peer_requests.models import Alert, PeerRequest, RequestStatus
 from sms.models import InboundMessage, OutboundMessage, OutboundStatus
-from tests.matching.world import make_world
 from tests.reliability.helpers import INBOUND, STATUS, open_request, post_signed
+from tests.world import make_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -10,11 +10,11 @@ from django.db import connection
 from django.utils import timezone
 
 from core.choices import Need
-from matching import services
+from peer_requests import services
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
 from sms.models import OutboundMessage, OutboundStatus
-from tests.matching.world import make_world, seed_reference_data
 from tests.reliability.celery_harness import CeleryProcess, celery_env, wait_for
+from tests.world import make_world, seed_reference_data
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,5 +1,3 @@
-import sys
-import types
 from dataclasses import dataclass, field
 
 import pytest
@@ -38,29 +36,13 @@ def enqueued(monkeypatch) -> Enqueued:
     return record
 
 
-@dataclass
-class FakeHandler:
-    """Stands in for matching.replies.handle_inbound: records calls, answers ``reply``."""
-
-    reply: str | None = "Thanks, got it."
-    calls: list = field(default_factory=list)
-    error: Exception | None = None
-
-    def __call__(self, *, inbound, now):
-        self.calls.append((inbound.message_sid, inbound.body, now))
-        if self.error is not None:
-            raise self.error
-        return self.reply
-
-
-@pytest.fixture
-def reply_handler(monkeypatch) -> FakeHandler:
-    """Replace the reply handler (B2's matching.replies) for webhook unit tests."""
-    handler = FakeHandler()
-    module = types.ModuleType("matching.replies")
-    module.handle_inbound = handler
-    monkeypatch.setitem(sys.modules, "matching.replies", module)
-    return handler
+def shutdown_send_pools() -> None:
+    """End every sending thread this process started (they hold database connections)."""
+    with sendpool._pools_lock:
+        pools = list(sendpool._pools.values())
+        sendpool._pools.clear()
+    for each in pools:
+        each.shutdown()
 
 
 @pytest.fixture
@@ -74,4 +56,4 @@ def no_sleep(monkeypatch) -> list[float]:
 def _stop_sending_threads():
     """Sending threads keep database connections; end them with the test that started them."""
     yield
-    sendpool.shutdown_all()
+    shutdown_send_pools()

@@ -1,10 +1,7 @@
-import datetime as dt
-
 import factory
 
 from sms.models import InboundMessage, OutboundMessage, OutboundStatus
-
-T0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
+from tests.world import T0
 
 
 class OutboundMessageFactory(factory.django.DjangoModelFactory):

@@ -4,6 +4,7 @@ import pytest
 
 from sms import sendpool
 from sms.sendpool import SendPool
+from tests.sms.conftest import shutdown_send_pools
 
 
 @pytest.fixture
@@ -69,4 +70,4 @@ class TestPool:
     def test_it_is_one_pool_per_process_and_size(self):
         assert sendpool.pool(3) is sendpool.pool(3)
         assert sendpool.pool(3) is not sendpool.pool(5)
-        sendpool.shutdown_all()
+        shutdown_send_pools()

@@ -54,7 +54,7 @@ class TestQueueMessage:
         peer = PeerFactory()
         with django_capture_on_commit_callbacks(execute=True):
             message = services.queue_message(
-                to=peer.phone, body="Hello", kind=OutboundMessage.Kind.ALERT, peer=peer, now=T0
+                to=peer.phone, body="Hello", kind=OutboundMessage.Kind.ALERT, peer_id=peer.pk, now=T0
             )
             assert enqueued.ids == []  # not before commit
         message.refresh_from_db()
@@ -528,29 +528,29 @@ class TestRecordDeliveryStatus:
 
     def test_it_moves_the_status_forward(self, sent):
         later = T0 + dt.timedelta(seconds=5)
-        assert services.record_delivery_status(provider_sid="SMsent", status="delivered", now=later)
+        assert services.record_delivery_status(message_id=sent.pk, status="delivered", now=later)
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.DELIVERED
         assert sent.status_updated_at == later
 
     def test_it_ignores_a_duplicate(self, sent):
-        services.record_delivery_status(provider_sid="SMsent", status="delivered", now=T0)
+        services.record_delivery_status(message_id=sent.pk, status="delivered", now=T0)
         assert not services.record_delivery_status(
-            provider_sid="SMsent", status="delivered", now=T0 + dt.timedelta(1)
+            message_id=sent.pk, status="delivered", now=T0 + dt.timedelta(1)
         )
         sent.refresh_from_db()
         assert sent.status_updated_at == T0
 
     @pytest.mark.parametrize("late", ["queued", "sending", "sent", "accepted"])
     def test_it_never_moves_back_for_a_late_callback(self, sent, late):
-        services.record_delivery_status(provider_sid="SMsent", status="delivered", now=T0)
-        assert not services.record_delivery_status(provider_sid="SMsent", status=late, now=T0)
+        services.record_delivery_status(message_id=sent.pk, status="delivered", now=T0)
+        assert not services.record_delivery_status(message_id=sent.pk, status=late, now=T0)
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.DELIVERED
 
     def test_it_ends_right_whatever_the_order(self, sent):
         for status in ["delivered", "sent", "queued", "sending", "delivered", "sent"]:
-            services.record_delivery_status(provider_sid="SMsent", status=status, now=T0)
+            services.record_delivery_status(message_id=sent.pk, status=status, now=T0)
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.DELIVERED
 
@@ -558,7 +558,7 @@ class TestRecordDeliveryStatus:
         request = PeerRequestFactory()
         OutboundMessage.objects.filter(pk=sent.pk).update(request=request)
         assert services.record_delivery_status(
-            provider_sid="SMsent", status="undelivered", error_code="30003", now=T0
+            message_id=sent.pk, status="undelivered", error_code="30003", now=T0
         )
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.UNDELIVERED
@@ -568,18 +568,20 @@ class TestRecordDeliveryStatus:
 
     def test_it_opts_the_peer_out_when_the_callback_says_21610(self):
         peer = PeerFactory()
-        OutboundMessageFactory(to=str(peer.phone), peer=peer, status=OutboundStatus.SENT, provider_sid="SMp")
-        services.record_delivery_status(provider_sid="SMp", status="failed", error_code="21610", now=T0)
+        message = OutboundMessageFactory(
+            to=str(peer.phone), peer=peer, status=OutboundStatus.SENT, provider_sid="SMp"
+        )
+        services.record_delivery_status(message_id=message.pk, status="failed", error_code="21610", now=T0)
         peer.refresh_from_db()
         assert peer.opted_out_at == T0
 
     def test_it_ignores_an_unknown_message(self, sent):
-        assert not services.record_delivery_status(provider_sid="SMunknown", status="delivered", now=T0)
+        assert not services.record_delivery_status(message_id=sent.pk + 1000, status="delivered", now=T0)
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.SENT
 
     def test_it_ignores_an_unknown_status_word(self, sent):
-        assert not services.record_delivery_status(provider_sid="SMsent", status="teleported", now=T0)
+        assert not services.record_delivery_status(message_id=sent.pk, status="teleported", now=T0)
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.SENT
 
@@ -634,13 +636,14 @@ class TestHandleInboundMessage:
         self, reply_handler, enqueued, django_capture_on_commit_callbacks
     ):
         peer = PeerFactory()
+        reply_handler.peer_id = peer.pk  # the handler found the peer by number
         inbound = self.stored(from_number=str(peer.phone))
         with django_capture_on_commit_callbacks(execute=True):
             assert services.handle_inbound_message(inbound_id=inbound.pk, now=T0) == "Thanks, got it."
         assert services.handle_inbound_message(inbound_id=inbound.pk, now=T0) is None  # handled already
         inbound.refresh_from_db()
         assert (inbound.handled_at, inbound.outcome) == (T0, "replied")
-        assert reply_handler.calls == [("SM1", "YES 4821", T0)]
+        assert reply_handler.calls == [(str(peer.phone), "YES 4821", T0, T0)]
         reply = OutboundMessage.objects.get(kind=OutboundMessage.Kind.REPLY)
         assert (reply.to, reply.body, reply.peer) == (str(peer.phone), "Thanks, got it.", peer)
         assert enqueued.ids == [reply.pk]
@@ -654,18 +657,18 @@ class TestHandleInboundMessage:
         assert inbound.handled_at == T0
         assert not OutboundMessage.objects.exists()
 
-    def test_it_keeps_the_outcome_the_handler_recorded(self, monkeypatch, reply_handler):
-        def handler(*, inbound, now):
-            InboundMessage.objects.filter(pk=inbound.pk).update(outcome="yes 4821")
-            return "You're on the list for 4821."
-
-        import sys
-
-        monkeypatch.setattr(sys.modules["matching.replies"], "handle_inbound", handler)
+    def test_it_keeps_the_outcome_and_peer_the_handler_gave(self, reply_handler):
+        peer = PeerFactory()
+        reply_handler.outcome, reply_handler.peer_id = "yes 4821", peer.pk
         inbound = self.stored(body="Y 4821", from_number="+12125550101")
         services.handle_inbound_message(inbound_id=inbound.pk, now=T0)
         inbound.refresh_from_db()
-        assert inbound.outcome == "yes 4821"
+        assert (inbound.outcome, inbound.peer) == ("yes 4821", peer)
+
+    def test_it_hands_the_handler_the_time_of_receipt_and_of_handling(self, reply_handler):
+        inbound = self.stored(body="YES", from_number="+12125550101")
+        services.handle_inbound_message(inbound_id=inbound.pk, now=T0 + dt.timedelta(seconds=7))
+        assert reply_handler.calls == [("+12125550101", "YES", T0, T0 + dt.timedelta(seconds=7))]
 
     def test_it_keeps_the_text_when_the_handler_fails_and_retries_it(self, reply_handler):
         reply_handler.error = RuntimeError("deadlock")
@@ -704,92 +707,94 @@ class TestHandleInboundMessage:
         assert inbound.peer is None
 
 
-class TestPeerForNumber:
-    def test_it_finds_the_peer_however_the_number_is_written(self):
-        peer = PeerFactory(phone="+12125550199")
-        assert services.peer_for_number("+12125550199") == peer
-        assert services.peer_for_number("(212) 555-0199") == peer
+class TestStatusCallbackURL:
+    """Each message's callback URL names its row: a callback that overtakes the save of the
+    provider id (Twilio calls as soon as it accepts) still finds its message."""
 
-    def test_it_finds_a_peer_with_a_test_range_number(self):
-        peer = PeerFactory(phone="+15555550101")
-        assert services.peer_for_number("+15555550101") == peer
-
-
-class TestSimulateInbound:
-    def test_it_goes_through_the_signed_webhook_path(self, monkeypatch, reply_handler):
-        seen = {}
-        real = services.process_inbound_webhook
-
-        def spy(*, url, params, signature, now=None):
-            seen.update(url=url, params=dict(params), signature=signature)
-            return real(url=url, params=params, signature=signature, now=now)
-
-        monkeypatch.setattr(services, "process_inbound_webhook", spy)
-        peer = PeerFactory()
-        inbound = services.simulate_inbound(from_number=str(peer.phone), body="YES 4821", now=T0)
-
-        assert seen["url"] == "http://testserver/sms/inbound/"
-        assert transport.is_valid_signature(
-            url=seen["url"], params=seen["params"], signature=seen["signature"]
-        )
-        assert inbound.message_sid.startswith("SIM")
-        assert inbound.message_sid == seen["params"]["MessageSid"]
-        assert (inbound.from_number, inbound.body) == (str(peer.phone), "YES 4821")
-        assert len(reply_handler.calls) == 1  # handled at once, for the developer watching
-
-    def test_it_stores_nothing_when_the_signature_does_not_check_out(self, monkeypatch, reply_handler):
-        monkeypatch.setattr(transport, "sign", lambda *, url, params: "forged")
-        with pytest.raises(services.WebhookError) as raised:
-            services.simulate_inbound(from_number="+12125550101", body="YES", now=T0)
-        assert raised.value.status == 403
-        assert not InboundMessage.objects.exists()
-        assert reply_handler.calls == []
-
-
-class TestEarlyStatusCallback:
-    """Twilio may report on a message before the sending thread has saved its provider id."""
-
-    URL = "http://testserver/sms/status/"
-
-    @pytest.fixture
-    def retries(self, monkeypatch) -> list[tuple]:
-        scheduled: list[tuple] = []
-        monkeypatch.setattr(
-            tasks.apply_status, "apply_async", lambda args, countdown: scheduled.append((*args, countdown))
-        )
-        return scheduled
-
-    def callback(self, sid: str, status: str = "delivered") -> dict:
+    def callback(self, url: str, sid: str, status: str = "delivered") -> dict:
         params = {"MessageSid": sid, "MessageStatus": status}
-        return {"url": self.URL, "params": params, "signature": transport.sign(url=self.URL, params=params)}
+        return {"url": url, "params": params, "signature": transport.sign(url=url, params=params)}
 
-    def test_an_unknown_provider_id_is_tried_again_after_the_commit(
-        self, retries, django_capture_on_commit_callbacks
-    ):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert not services.process_status_webhook(**self.callback("SMearly"))
-        assert retries == [("SMearly", "delivered", "", 1, 5.0)]
-
-    def test_the_retry_applies_the_status_once_the_provider_id_is_saved(self, retries):
-        message = OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMearly", sent_at=T0)
-        tasks.apply_status("SMearly", "delivered", "", 1)
+    def test_a_callback_before_the_provider_id_is_saved_moves_the_status(self):
+        message = OutboundMessageFactory(status=OutboundStatus.SENDING, provider_sid=None)
+        url = transport.status_callback_url(message.pk)
+        assert url == f"http://testserver/sms/status/{message.pk}/"
+        assert services.process_status_webhook(message_id=message.pk, **self.callback(url, "SMearly"))
         message.refresh_from_db()
         assert message.status == OutboundStatus.DELIVERED
-        assert retries == []
 
-    def test_it_gives_up_after_three_tries(self, retries, django_capture_on_commit_callbacks):
-        with django_capture_on_commit_callbacks(execute=True):
-            for attempt in (1, 2, 3):
-                services.apply_early_status(
-                    provider_sid="SMnever", status="delivered", error_code="", attempt=attempt
-                )
-        assert retries == [("SMnever", "delivered", "", 2, 10.0), ("SMnever", "delivered", "", 3, 15.0)]
+    def test_the_send_saved_afterwards_keeps_the_status_the_callback_gave(self, monkeypatch):
+        message = OutboundMessageFactory(status=OutboundStatus.QUEUED, provider_sid=None)
 
-    def test_a_duplicate_callback_for_a_known_message_is_not_retried(
-        self, retries, django_capture_on_commit_callbacks
-    ):
-        OutboundMessageFactory(status=OutboundStatus.DELIVERED, provider_sid="SMdone", sent_at=T0)
-        with django_capture_on_commit_callbacks(execute=True):
-            assert not services.process_status_webhook(**self.callback("SMdone"))
-            assert not services.process_status_webhook(**self.callback("SMdone", status="teleported"))
-        assert retries == []
+        def send_and_report(outgoing):
+            url = transport.status_callback_url(outgoing.message_id)
+            services.process_status_webhook(message_id=outgoing.message_id, **self.callback(url, "SMfast"))
+            return "SMfast"
+
+        monkeypatch.setattr(transport, "send", send_and_report)
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.SENT
+        message.refresh_from_db()
+        assert (message.status, message.provider_sid) == (OutboundStatus.DELIVERED, "SMfast")
+        assert message.sent_at == T0
+
+    def test_a_duplicate_or_unknown_callback_changes_nothing(self):
+        message = OutboundMessageFactory(status=OutboundStatus.DELIVERED, provider_sid="SMdone", sent_at=T0)
+        url = transport.status_callback_url(message.pk)
+        assert not services.process_status_webhook(message_id=message.pk, **self.callback(url, "SMdone"))
+        assert not services.process_status_webhook(
+            message_id=message.pk, **self.callback(url, "SMdone", status="teleported")
+        )
+        assert not services.process_status_webhook(message_id=message.pk + 1, **self.callback(url, "SMx"))
+
+    def test_the_old_url_finds_the_message_by_provider_id(self):
+        message = OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMold", sent_at=T0)
+        retried = OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMretry", sent_at=T0)
+        url = "http://testserver/sms/status/"
+        assert services.process_status_webhook(**self.callback(url, "SMold"))
+        tasks.apply_status("SMretry", "undelivered", "30003", 2)  # a retry queued by the last release
+        message.refresh_from_db()
+        retried.refresh_from_db()
+        assert message.status == OutboundStatus.DELIVERED
+        assert (retried.status, retried.error_code) == (OutboundStatus.UNDELIVERED, "30003")
+
+
+RECEIVED_REFUSALS: list = []
+
+
+def record_refusal(*, refusal) -> None:
+    """A stand-in for SMS_REFUSAL_HANDLER."""
+    RECEIVED_REFUSALS.append(refusal)
+
+
+class TestRefusalHandler:
+    @pytest.fixture(autouse=True)
+    def _stand_in(self, settings):
+        settings.SMS_REFUSAL_HANDLER = "tests.sms.test_services.record_refusal"
+        RECEIVED_REFUSALS.clear()
+        yield
+        RECEIVED_REFUSALS.clear()
+
+    def test_it_hands_a_provider_refusal_to_the_handler_named_in_settings(self, monkeypatch):
+        message = OutboundMessageFactory(to="+18455550123", peer=None)
+
+        def refuse(outgoing):
+            raise transport.SendError(code="21610", message="Unsubscribed recipient", retryable=False)
+
+        monkeypatch.setattr(transport, "send", refuse)
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.FAILED
+        [refusal] = RECEIVED_REFUSALS
+        assert (refusal.message_id, refusal.to, refusal.code, refusal.at) == (
+            message.pk,
+            "+18455550123",
+            "21610",
+            T0,
+        )
+        assert refusal.opted_out and not refusal.bad_number and not refusal.expired
+
+    def test_it_hands_over_an_undelivered_callback_once(self):
+        message = OutboundMessageFactory(status=OutboundStatus.SENT, provider_sid="SMx", sent_at=T0)
+        for _ in range(2):
+            services.record_delivery_status(
+                message_id=message.pk, status="undelivered", error_code="30005", now=T0
+            )
+        assert [(r.message_id, r.code) for r in RECEIVED_REFUSALS] == [(message.pk, "30005")]

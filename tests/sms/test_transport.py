@@ -11,6 +11,7 @@ PEER = "+12125550101"
 
 
 def outgoing(**kwargs) -> transport.Outgoing:
+    kwargs.setdefault("message_id", 7)
     kwargs.setdefault("to", PEER)
     kwargs.setdefault("body", "Peer-RX: a peer is needed. Reply YES 4821")
     return transport.Outgoing(**kwargs)
@@ -42,7 +43,7 @@ class TestTwilioBackend:
         assert message.params["MessagingServiceSid"] == TEST_MESSAGING_SERVICE_SID
         assert "From" not in message.params
         assert message.params["ValidityPeriod"] == "600"
-        assert message.status_callback == "http://testserver/sms/status/"
+        assert message.status_callback == "http://testserver/sms/status/7/"
 
     def test_it_uses_the_from_number_without_a_messaging_service(self, settings, twilio_settings):
         settings.TWILIO_MESSAGING_SERVICE_SID = ""
@@ -56,7 +57,7 @@ class TestTwilioBackend:
     def test_it_builds_the_status_callback_from_the_public_url(self, settings, twilio_settings):
         settings.PEERRX_PUBLIC_BASE_URL = "https://peer-rx.example.org"
         transport.send(outgoing())
-        assert twilio_settings.messages[0].status_callback == "https://peer-rx.example.org/sms/status/"
+        assert twilio_settings.messages[0].status_callback == "https://peer-rx.example.org/sms/status/7/"
 
     @pytest.mark.parametrize(("seconds", "sent"), [(0, "1"), (50_000, "36000"), (1, "1")])
     def test_it_keeps_the_validity_period_in_twilios_range(self, twilio_settings, seconds, sent):

@@ -1,5 +1,3 @@
-import datetime as dt
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -7,12 +5,8 @@ from django.urls import reverse
 from sms import services, tasks, transport
 from sms.models import InboundMessage, OutboundMessage, OutboundStatus
 from sms.views import EMPTY_TWIML, MAX_WEBHOOK_BYTES
-from tests.accounts.factories import StaffUserFactory, UserFactory
-from tests.agencies.factories import AgencyMembershipFactory
 from tests.fake_twilio import FakeTwilio
-from tests.locations.factories import LocationFactory, LocationMembershipFactory
-from tests.peers.factories import PeerFactory
-from tests.sms.factories import T0, InboundMessageFactory, OutboundMessageFactory
+from tests.sms.factories import T0, OutboundMessageFactory
 
 pytest_plugins = ["tests.fake_twilio"]
 pytestmark = pytest.mark.django_db
@@ -42,10 +36,15 @@ def post_signed(
     return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
 
 
+def status_url(message) -> str:
+    return f"/sms/status/{message.pk}/"
+
+
 class TestUrls:
     def test_it_mounts_the_webhooks_where_twilio_is_told_to_call(self):
         assert reverse("sms:inbound") == INBOUND
-        assert reverse("sms:status") == STATUS
+        assert reverse("sms:status", args=[7]) == "/sms/status/7/"
+        assert reverse("sms:status_by_provider_id") == STATUS
 
 
 class TestInboundWebhook:
@@ -196,7 +195,7 @@ class TestStatusWebhook:
         return {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status, **extra}
 
     def test_it_moves_the_status_forward(self, client, sent):
-        response = post_signed(client, STATUS, self.callback("delivered"))
+        response = post_signed(client, status_url(sent), self.callback("delivered"))
         assert response.status_code == 200
         assert response["Content-Type"] == "text/xml"
         sent.refresh_from_db()
@@ -205,7 +204,7 @@ class TestStatusWebhook:
     @pytest.mark.parametrize("signature", ["", "d3Jvbmc=", None])
     def test_it_refuses_a_missing_or_wrong_signature_and_changes_nothing(self, client, sent, signature):
         headers = {} if signature is None else {"HTTP_X_TWILIO_SIGNATURE": signature}
-        response = client.post(STATUS, self.callback("failed", ErrorCode="30003"), **headers)
+        response = client.post(status_url(sent), self.callback("failed", ErrorCode="30003"), **headers)
         assert response.status_code == 403
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.SENT
@@ -215,39 +214,46 @@ class TestStatusWebhook:
         self, client, sent
     ):
         for status in ["delivered", "sent", "delivered", "queued", "sending", "sent"]:
-            assert post_signed(client, STATUS, self.callback(status)).status_code == 200
+            assert post_signed(client, status_url(sent), self.callback(status)).status_code == 200
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.DELIVERED
 
     def test_it_stores_the_error_code_of_a_failure(self, client, sent):
-        post_signed(client, STATUS, self.callback("undelivered", ErrorCode="30005"))
+        post_signed(client, status_url(sent), self.callback("undelivered", ErrorCode="30005"))
         sent.refresh_from_db()
         assert (sent.status, sent.error_code) == (OutboundStatus.UNDELIVERED, "30005")
 
     def test_it_answers_200_for_an_unknown_message_and_changes_nothing(self, client, sent):
-        assert post_signed(client, STATUS, self.callback("delivered", sid="SMunknown")).status_code == 200
+        unknown = f"/sms/status/{sent.pk + 1000}/"
+        assert post_signed(client, unknown, self.callback("delivered")).status_code == 200
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.SENT
 
+    def test_the_old_url_still_finds_the_message_by_provider_id(self, client, sent):
+        assert post_signed(client, STATUS, self.callback("delivered")).status_code == 200
+        assert post_signed(client, STATUS, self.callback("delivered", sid="SMunknown")).status_code == 200
+        sent.refresh_from_db()
+        assert sent.status == OutboundStatus.DELIVERED
+
     def test_it_falls_back_to_sms_status(self, client, sent):
         params = {"MessageSid": "SMsent", "SmsStatus": "delivered"}
-        assert post_signed(client, STATUS, params).status_code == 200
+        assert post_signed(client, status_url(sent), params).status_code == 200
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.DELIVERED
 
     @pytest.mark.parametrize("params", [{"MessageStatus": "delivered"}, {"MessageSid": "SMsent"}, {}])
     def test_it_answers_400_for_missing_fields(self, client, sent, params):
-        assert post_signed(client, STATUS, params).status_code == 400
+        assert post_signed(client, status_url(sent), params).status_code == 400
         sent.refresh_from_db()
         assert sent.status == OutboundStatus.SENT
 
     def test_it_names_the_missing_status(self, client, sent):
-        response = post_signed(client, STATUS, {"MessageSid": "SMsent"})
+        response = post_signed(client, status_url(sent), {"MessageSid": "SMsent"})
         assert response.content.decode() == "MessageStatus is required."
 
     def test_it_refuses_an_oversized_body(self, client, sent):
         params = self.callback("delivered", Junk="x" * (MAX_WEBHOOK_BYTES + 1))
-        assert post_signed(client, STATUS, params).status_code == 413
+        assert post_signed(client, status_url(sent), params).status_code == 413
 
     def test_it_applies_callbacks_the_fake_twilio_signs(self, client, twilio_settings: FakeTwilio):
         message = OutboundMessageFactory()
@@ -257,176 +263,8 @@ class TestStatusWebhook:
         message.refresh_from_db()
         for status in ["sent", "delivered", "sent"]:
             callback = twilio_settings.status_callback(message.provider_sid, status)
-            assert callback.path == STATUS
+            assert callback.path == status_url(message)
             response = client.post(callback.path, callback.params, HTTP_X_TWILIO_SIGNATURE=callback.signature)
             assert response.status_code == 200
         message.refresh_from_db()
         assert message.status == OutboundStatus.DELIVERED
-
-
-class TestSimulatorAccess:
-    def urls(self, peer, location):
-        return [
-            reverse("sms:simulator"),
-            reverse("sms:simulator_peer", args=[peer.pk]),
-            reverse("sms:simulator_peer_inbox", args=[peer.pk]),
-            reverse("sms:simulator_location", args=[location.pk]),
-            reverse("sms:simulator_location_inbox", args=[location.pk]),
-        ]
-
-    def test_it_sends_anonymous_users_to_login(self, client):
-        for url in self.urls(PeerFactory(), LocationFactory()):
-            response = client.get(url)
-            assert response.status_code == 302
-            assert response.url.startswith(reverse("login"))
-
-    @pytest.mark.parametrize(
-        "make_user",
-        [lambda: LocationMembershipFactory().user, lambda: AgencyMembershipFactory().user, UserFactory],
-        ids=["location staff", "agency supervisor", "no role"],
-    )
-    def test_it_refuses_everyone_but_peerrx_staff(self, client, make_user):
-        client.force_login(make_user())
-        for url in self.urls(PeerFactory(), LocationFactory()):
-            assert client.get(url).status_code == 403
-        assert (
-            client.post(reverse("sms:simulator_peer", args=[PeerFactory().pk]), {"body": "YES"}).status_code
-            == 403
-        )
-        assert not InboundMessage.objects.exists()
-
-    def test_it_lets_peerrx_staff_in(self, client):
-        client.force_login(StaffUserFactory())
-        for url in self.urls(PeerFactory(), LocationFactory()):
-            assert client.get(url).status_code == 200
-
-    def test_it_lets_anyone_signed_in_use_it_in_debug(self, client, settings):
-        settings.DEBUG = True
-        client.force_login(LocationMembershipFactory().user)
-        assert client.get(reverse("sms:simulator")).status_code == 200
-
-    def test_it_does_not_exist_when_switched_off(self, client, settings):
-        settings.PEERRX_PHONE_SIMULATOR = False
-        client.force_login(StaffUserFactory())
-        for url in self.urls(PeerFactory(), LocationFactory()):
-            assert client.get(url).status_code == 404
-
-    def test_it_answers_404_for_an_unknown_peer_or_location(self, client):
-        client.force_login(StaffUserFactory())
-        assert client.get(reverse("sms:simulator_peer", args=[999999])).status_code == 404
-        assert client.get(reverse("sms:simulator_location", args=[999999])).status_code == 404
-
-
-class TestSimulatorPages:
-    @pytest.fixture
-    def staff_client(self, client):
-        client.force_login(StaffUserFactory())
-        return client
-
-    def test_it_lists_and_searches_peers_and_locations(self, staff_client):
-        wanted = PeerFactory(first_name="Rosa", last_name="Quintana")
-        PeerFactory(first_name="Other", last_name="Person")
-        location = LocationFactory(name="Quintana Clinic")
-        response = staff_client.get(reverse("sms:simulator"), {"q": "quintana"})
-        content = response.content.decode()
-        assert response.status_code == 200
-        assert reverse("sms:simulator_peer", args=[wanted.pk]) in content
-        assert "Other Person" not in content
-        assert reverse("sms:simulator_location", args=[location.pk]) in content
-        assert 'for="id_q"' in content
-
-    def test_it_lists_peers_in_constant_queries(self, staff_client, django_assert_num_queries):
-        PeerFactory.create_batch(2)
-        LocationFactory.create_batch(2)
-        staff_client.get(reverse("sms:simulator"))  # warm up the session
-        with django_assert_num_queries(5) as few:
-            staff_client.get(reverse("sms:simulator"))
-        PeerFactory.create_batch(10)
-        LocationFactory.create_batch(10)
-        with django_assert_num_queries(len(few)):
-            assert staff_client.get(reverse("sms:simulator")).status_code == 200
-
-    def test_it_shows_a_peers_inbox_newest_first_in_constant_queries(
-        self, staff_client, django_assert_num_queries
-    ):
-        peer = PeerFactory(first_name="<script>alert(1)</script>")
-        phone = str(peer.phone)
-        OutboundMessageFactory(to=phone, body="Alert for 4821", created_at=T0)
-        InboundMessageFactory(from_number=phone, body="YES 4821", received_at=T0 + dt.timedelta(minutes=1))
-        OutboundMessageFactory(
-            to=phone,
-            body="You are assigned <b>4821</b>",
-            kind=OutboundMessage.Kind.CONFIRMATION,
-            created_at=T0 + dt.timedelta(minutes=2),
-        )
-        OutboundMessageFactory(to="+19995550000", body="Someone else's text")
-        url = reverse("sms:simulator_peer", args=[peer.pk])
-        staff_client.get(url)
-        with django_assert_num_queries(5) as few:
-            response = staff_client.get(url)
-        content = response.content.decode()
-        inbox = content[content.index('id="inbox"') :]
-        assert inbox.index("You are assigned") < inbox.index("YES 4821") < inbox.index("Alert for 4821")
-        assert "Someone else" not in content
-        assert "<script>alert(1)</script>" not in content
-        assert "&lt;b&gt;4821&lt;/b&gt;" in content
-        assert 'hx-get="{}"'.format(reverse("sms:simulator_peer_inbox", args=[peer.pk])) in content
-        assert 'hx-trigger="every 2s"' in content
-        assert 'for="id_body"' in content
-        OutboundMessageFactory.create_batch(5, to=phone)
-        InboundMessageFactory.create_batch(5, from_number=phone)
-        with django_assert_num_queries(len(few)):
-            staff_client.get(url)
-
-    def test_it_refreshes_the_inbox_as_a_fragment(self, staff_client):
-        peer = PeerFactory()
-        OutboundMessageFactory(to=str(peer.phone), body="Alert for 4821", error_code="30003")
-        response = staff_client.get(reverse("sms:simulator_peer_inbox", args=[peer.pk]))
-        content = response.content.decode()
-        assert "Alert for 4821" in content
-        assert "30003" in content
-        assert "<html" not in content
-
-    def test_it_replies_through_the_signed_webhook_path(self, staff_client, reply_handler, monkeypatch):
-        checked = []
-        real = transport.is_valid_signature
-
-        def spy(*, url, params, signature):
-            checked.append((url, signature))
-            return real(url=url, params=params, signature=signature)
-
-        monkeypatch.setattr(transport, "is_valid_signature", spy)
-        peer = PeerFactory()
-        url = reverse("sms:simulator_peer", args=[peer.pk])
-        response = staff_client.post(url, {"body": "  YES 4821 "})
-        assert response.status_code == 302
-        assert response.url == url
-        inbound = InboundMessage.objects.get()
-        assert inbound.message_sid.startswith("SIM")
-        assert (inbound.from_number, inbound.body) == (str(peer.phone), "YES 4821")
-        assert checked == [("http://testserver/sms/inbound/", checked[0][1])]
-        assert checked[0][1]
-        assert reply_handler.calls[0][1] == "YES 4821"
-        inbox = staff_client.get(reverse("sms:simulator_peer_inbox", args=[peer.pk])).content.decode()
-        assert "Thanks, got it." in inbox
-        assert "YES 4821" in inbox
-
-    def test_it_refuses_an_empty_reply(self, staff_client, reply_handler):
-        peer = PeerFactory()
-        response = staff_client.post(reverse("sms:simulator_peer", args=[peer.pk]), {"body": "   "})
-        assert response.status_code == 200
-        assert "This field is required" in response.content.decode()
-        assert not InboundMessage.objects.exists()
-
-    def test_it_shows_texts_sent_to_a_locations_notification_phone(self, staff_client):
-        location = LocationFactory()
-        OutboundMessageFactory(
-            to=str(location.notification_phone),
-            body="Peer-RX: Dana Smith is on the way",
-            kind=OutboundMessage.Kind.LOCATION_ASSIGNED,
-        )
-        response = staff_client.get(reverse("sms:simulator_location", args=[location.pk]))
-        content = response.content.decode()
-        assert "Dana Smith is on the way" in content
-        assert "Location: peer assigned" in content
-        assert 'name="body"' not in content  # a location's phone only receives

@@ -1,0 +1,102 @@
+"""Form pieces every organisation's forms share: a new member, and counties typed by hand.
+
+Forms only validate: ``accounts.organisations`` and each app's services do the writes.
+"""
+
+from collections.abc import Iterable
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+
+from accounts.models import County
+from accounts.selectors import email_in_use, find_county, username_in_use
+
+
+def model_field(model: type[models.Model], name: str, **kwargs) -> forms.Field:
+    """The form field a model field makes, so labels, lengths and choices stay in one place."""
+    return model._meta.get_field(name).formfield(**kwargs)
+
+
+def typed_counties(typed: Iterable[tuple[str, str]]) -> tuple[list[County], list[tuple[str, str]]]:
+    """Counties typed as (state, name): those that exist already, and the new ones, each once.
+
+    A county typed that already exists is the same county, whatever the case or a trailing
+    "County"; the new ones are created by the service when the form's data is saved.
+    """
+    existing: list[County] = []
+    new: list[tuple[str, str]] = []
+    for state, name in typed:
+        county = find_county(state=state, name=name)
+        if county is not None:
+            if county not in existing:
+                existing.append(county)
+        elif (state, name.lower()) not in {(s, n.lower()) for s, n in new}:
+            new.append((state, name))
+    return existing, new
+
+
+class NewMemberForm(forms.Form):
+    """A new user linked to an organisation: names, email and a unique username."""
+
+    first_name = forms.CharField(label="First name", max_length=150)
+    last_name = forms.CharField(label="Last name", max_length=150)
+    email = forms.EmailField(
+        label="Email", help_text="Used for password resets; each person needs their own."
+    )
+    username = forms.CharField(
+        label="Username",
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Letters, digits and @ . + - _ only.",
+    )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if email_in_use(email):
+            raise forms.ValidationError(
+                "An account with this email already exists. Each person needs their own."
+            )
+        return email
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        if username_in_use(username):
+            raise forms.ValidationError("This username is taken. Choose another one.")
+        return username
+
+
+class NewMemberWithPasswordForm(NewMemberForm):
+    """The first member of a new organisation chooses a password straight away."""
+
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2:
+            if password1 != password2:
+                self.add_error("password2", "The two passwords don't match.")
+            else:
+                candidate = get_user_model()(
+                    username=cleaned.get("username", ""),
+                    email=cleaned.get("email", ""),
+                    first_name=cleaned.get("first_name", ""),
+                    last_name=cleaned.get("last_name", ""),
+                )
+                try:
+                    password_validation.validate_password(password2, candidate)
+                except forms.ValidationError as error:
+                    self.add_error("password2", error)
+        return cleaned

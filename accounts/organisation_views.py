@@ -1,0 +1,132 @@
+"""The pages every organisation has, written once: sign-up, details and members.
+
+A location's pages and an agency's differ only in names (forms, services, templates,
+URL names), so each app binds these views to its own in its ``views.py``. Thin, like
+every view: forms validate, services write.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.organisations import invite_member, set_member_active
+from accounts.selectors import organisation_members
+
+View = Callable[..., HttpResponse]
+
+# The first member just chose a password: no need to make them type it again.
+SIGNUP_LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@dataclass(frozen=True)
+class OrganisationPages:
+    """The shared pages bound to one kind of organisation.
+
+    ``model_name`` is the organisation's ("location"): the membership's field to it,
+    the attribute ``member_required`` puts on the request and the template's variable.
+    ``namespace`` is the app's URL namespace ("locations"), with ``home`` and ``details``.
+    """
+
+    model_name: str
+    namespace: str
+    member_required: Callable[..., Callable[[View], View]]
+
+    def url(self, name: str) -> str:
+        return f"{self.namespace}:{name}"
+
+    def signup(self, *, form_class: type[forms.Form], register: Callable, template: str) -> View:
+        """The public sign-up page: the organisation, pending, and its first member, logged in."""
+
+        @require_http_methods(["GET", "POST"])
+        def view(request: HttpRequest) -> HttpResponse:
+            if request.user.is_authenticated:
+                messages.info(
+                    request, "You are already logged in. Log out first to register another organisation."
+                )
+                return redirect("home")
+            form = form_class(request.POST or None)
+            if request.method == "POST" and form.is_valid():
+                membership = register(**form.service_arguments())
+                login(request, membership.user, backend=SIGNUP_LOGIN_BACKEND)
+                organisation = getattr(membership, self.model_name)
+                messages.success(request, f"{organisation} is registered and awaiting verification.")
+                return redirect(self.url("home"))
+            return render(request, template, {"form": form})
+
+        return view
+
+    def details(self, *, form_class: type[forms.Form], update: Callable, template: str) -> View:
+        """The organisation's own details, open while it awaits verification too."""
+
+        @self.member_required
+        @require_http_methods(["GET", "POST"])
+        def view(request: HttpRequest) -> HttpResponse:
+            organisation = getattr(request, self.model_name)
+            form = form_class(request.POST or None, initial=form_class.initial_for(organisation))
+            if request.method == "POST" and form.is_valid():
+                changed = update(
+                    **{self.model_name: organisation}, actor=request.user, **form.service_arguments()
+                )
+                messages.success(request, "Details saved." if changed else "Nothing changed.")
+                return redirect(self.url("details"))
+            return render(request, template, {self.model_name: organisation, "form": form})
+
+        return view
+
+    def members(self, *, form_class: type[forms.Form], template: str, page: str) -> View:
+        """The members of a verified organisation, and a form to invite one more.
+
+        ``page`` is this page's URL name within the namespace, where the view goes back to.
+        """
+
+        @self.member_required(verified=True)
+        @require_http_methods(["GET", "POST"])
+        def view(request: HttpRequest) -> HttpResponse:
+            organisation = getattr(request, self.model_name)
+            form = form_class(request.POST or None)
+            if request.method == "POST" and form.is_valid():
+                membership = invite_member(
+                    organisation=organisation, invited_by=request.user, **form.cleaned_data
+                )
+                messages.success(
+                    request,
+                    f"{membership.user} was added. "
+                    f"We emailed {membership.user.email} a link to choose a password.",
+                )
+                return redirect(self.url(page))
+            members = organisation_members(organisation=organisation)
+            return render(
+                request, template, {self.model_name: organisation, "members": members, "form": form}
+            )
+
+        return view
+
+    def member_active(self, *, page: str) -> View:
+        """Deactivate or reactivate one member (``active`` comes from the URL); back to ``page``."""
+
+        @self.member_required(verified=True)
+        @require_POST
+        def view(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+            organisation = getattr(request, self.model_name)
+            # Scoped to the user's own organisation: another one's member is simply not found.
+            membership = get_object_or_404(organisation.memberships.select_related("user"), pk=pk)
+            try:
+                changed = set_member_active(
+                    user=membership.user, organisation=organisation, active=active, actor=request.user
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                if changed:
+                    state = "can log in again" if active else "can no longer log in"
+                    messages.success(request, f"{membership.user} {state}.")
+            return redirect(self.url(page))
+
+        return view

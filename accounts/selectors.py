@@ -1,0 +1,38 @@
+"""Reads the organisations share: counties, users by name or email, an organisation's members."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from accounts.models import County, Organisation
+
+
+def county_list() -> QuerySet[County]:
+    return County.objects.order_by("state", "name")
+
+
+def find_county(*, state: str, name: str) -> County | None:
+    """A county by state and name, ignoring case and a trailing "County"."""
+    return County.objects.filter(state__iexact=state, name__iexact=normalise_county_name(name)).first()
+
+
+def normalise_county_name(name: str) -> str:
+    """'  orange county ' -> 'orange': the "County" suffix is added when displayed."""
+    cleaned = " ".join(name.split())
+    if cleaned.lower().endswith(" county"):
+        cleaned = cleaned[: -len(" county")].rstrip()
+    return cleaned
+
+
+def organisation_members(*, organisation: Organisation) -> QuerySet:
+    """A location's staff or an agency's supervisors, active first, in one query."""
+    return organisation.memberships.select_related("user").order_by(
+        "-user__is_active", "user__last_name", "user__first_name", "user__username"
+    )
+
+
+def email_in_use(email: str) -> bool:
+    return get_user_model().objects.filter(email__iexact=email.strip()).exists()
+
+
+def username_in_use(username: str) -> bool:
+    return get_user_model().objects.filter(username__iexact=username.strip()).exists()

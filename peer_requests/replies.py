@@ -1,0 +1,134 @@
+"""What happens when a peer texts Peer-RX: parse, act, answer. ``SMS_INBOUND_HANDLER`` names
+``handle_text``.
+
+``sms`` stores each text once (unique MessageSid), then, in a worker, locks the row and calls
+``handle_text`` inside the transaction that marks it handled: the action, the mark and the
+answer commit together, so the same text handled twice acts once. ``handle_text`` queues
+nothing itself: it returns the reply (None when the answer is a separate message, like the
+confirmation of an assignment) and ``sms`` queues it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from matching.grammar import DECLINE_MENU_WINDOW, Command, Kind, parse
+from peer_requests import messages, selectors, services
+from peer_requests.models import Alert
+from peer_requests.services import NoOutcome, WithdrawOutcome, YesOutcome
+from peers.models import Peer
+from peers.selectors import peer_for_number
+from sms.handlers import Handled, InboundText
+
+Answer = tuple[str | None, str]  # (reply text or None, outcome stored on the inbound message)
+
+
+def _alert_for(peer: Peer, command: Command) -> tuple[Alert | None, str | None]:
+    """The alert a YES/NO/CANCEL means: by code, or the only open one; else the reply to send."""
+    if command.code:
+        alert = selectors.alert_for_code(peer=peer, code=command.code)
+        return (alert, None) if alert else (None, messages.no_such_request(code=command.code))
+    open_alerts = selectors.open_alerts_for_peer(peer=peer)
+    if len(open_alerts) == 1:
+        return open_alerts[0], None
+    if not open_alerts:
+        return None, messages.nothing_open()
+    return None, messages.which_code(codes=[alert.request.code for alert in open_alerts])
+
+
+def _yes(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    alert, problem = _alert_for(peer, command)
+    if alert is None:
+        return problem, "yes_ambiguous" if command.code is None else "yes_unknown_code"
+    outcome = services.record_yes(alert=alert, now=now)
+    peer_request = alert.request
+    replies = {
+        YesOutcome.RECORDED: messages.yes_recorded,
+        YesOutcome.ALREADY_RECORDED: messages.yes_already_recorded,
+        YesOutcome.ALREADY_ASSIGNED: messages.already_assigned_to_you,
+        YesOutcome.FILLED: messages.filled,
+        YesOutcome.CLOSED: messages.closed,
+    }
+    if outcome == YesOutcome.ASSIGNED:
+        return None, outcome  # the confirmation is its own text
+    return replies[outcome](peer_request=peer_request), outcome
+
+
+def _no(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    alert, problem = _alert_for(peer, command)
+    if alert is None:
+        return problem, "no_ambiguous" if command.code is None else "no_unknown_code"
+    outcome = services.record_no(alert=alert, reason=command.reason or "", now=now)
+    if outcome == NoOutcome.ASSIGNED_TO_YOU:
+        return messages.already_assigned_to_you(peer_request=alert.request), outcome
+    if outcome == NoOutcome.CLOSED:
+        return messages.closed(peer_request=alert.request), outcome
+    if command.reason:
+        return messages.decline_reason_recorded(reason=command.reason), outcome
+    return messages.no_menu(peer_request=alert.request), outcome
+
+
+def _decline_reason(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    alert = selectors.awaiting_decline_reason(peer=peer, since=now - DECLINE_MENU_WINDOW)
+    if alert is None:
+        return messages.nothing_to_explain(), "decline_reason_unexpected"
+    services.record_decline_reason(alert=alert, reason=command.reason)
+    return messages.decline_reason_recorded(reason=command.reason), "decline_reason"
+
+
+def _withdraw(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    alert = selectors.alert_for_code(peer=peer, code=command.code)
+    if alert is None:
+        return messages.no_such_request(code=command.code), "withdraw_unknown_code"
+    outcome = services.withdraw(alert=alert, now=now)
+    if outcome == WithdrawOutcome.NOT_ASSIGNED:
+        return messages.not_assigned_to_you(peer_request=alert.request), outcome
+    return messages.withdrawn(peer_request=alert.request), outcome
+
+
+def _availability(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    available = command.kind == Kind.ON
+    override = services.set_availability_by_sms(
+        peer=peer, is_available=available, hours=command.hours, now=now
+    )
+    if available:
+        return messages.on(peer=peer, until=override.ends_at), "on"
+    return messages.off(peer=peer, until=override.ends_at), "off"
+
+
+def _act(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    match command.kind:
+        case Kind.YES:
+            return _yes(peer, command, now)
+        case Kind.NO:
+            return _no(peer, command, now)
+        case Kind.DECLINE_REASON:
+            return _decline_reason(peer, command, now)
+        case Kind.WITHDRAW:
+            return _withdraw(peer, command, now)
+        case Kind.ON | Kind.OFF:
+            return _availability(peer, command, now)
+        case Kind.BAD_HOURS:
+            return messages.bad_hours(), "bad_hours"
+        case Kind.HELP:
+            return messages.help_text(), "help"
+        case Kind.OPT_OUT:
+            services.set_opted_out(peer=peer, opted_out=True, now=now)
+            return messages.opted_out(), "opted_out"
+        case Kind.OPT_IN:
+            services.set_opted_out(peer=peer, opted_out=False, now=now)
+            return messages.opted_in(), "opted_in"
+    return messages.usage(), "unknown"
+
+
+def handle_text(*, text: InboundText) -> Handled:
+    """Act on one stored text from a phone and say what to answer.
+
+    A number that is not a peer's gets a neutral reply and nothing else happens. Runs inside
+    the transaction in which ``sms`` marks the text handled (see the module docstring).
+    """
+    peer = peer_for_number(text.from_number)
+    if peer is None:
+        return Handled(reply=messages.unknown_number(), outcome="unknown_number")
+    reply, outcome = _act(peer, parse(text.body), text.now)
+    return Handled(reply=reply, outcome=str(outcome), peer_id=peer.pk)

@@ -1,0 +1,715 @@
+"""The dispatch workflow: a request from submission to assignment, expiry or cancellation.
+
+States (docs/dispatch.md): collecting → assigned | open; open → assigned | expired;
+collecting/open → cancelled; assigned → (peer withdraws) assigned to the next best | open.
+
+Deadlines live in the database (``selection_due_at``, ``expires_at``). Countdown tasks
+give timing to the second; the beat sweeper (``complete_due_requests``) finishes any due
+request whose task never ran. Every transition locks the request row
+(``select_for_update``) and then changes it with a conditional UPDATE whose row count is
+checked, so a task, a sweep or a reply that arrives twice or late changes nothing. The
+database refuses a second assigned alert for one request whatever the code does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import record_audit
+from locations.models import Location
+from peer_requests import messages
+from peer_requests.candidates import rank_responders
+from peer_requests.models import ACTIVE_STATUSES, Alert, PeerRequest, RequestEvent, RequestStatus
+from peers.models import AvailabilityOverride, Language, Peer
+from peers.selectors import eligible_peers
+from peers.services import set_availability_override
+from sms.models import OutboundMessage
+from sms.services import queue_bulk, queue_message
+
+logger = logging.getLogger(__name__)
+
+CODE_ATTEMPTS = 30
+OPEN_WINDOW_REASON = "First YES while the request was open"
+DUE_BATCH = 200
+CLOSED_STATUSES = (RequestStatus.EXPIRED, RequestStatus.CANCELLED)
+
+
+class DispatchError(Exception):
+    """A step the request's state does not allow; the message is fit to show the user."""
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _locked(request_id: int) -> PeerRequest | None:
+    """The request row, locked until the transaction ends (a no-op lock on SQLite, whose
+    IMMEDIATE transactions serialise writers anyway)."""
+    return PeerRequest.objects.select_for_update().filter(pk=request_id).first()
+
+
+def _event(
+    *,
+    peer_request: PeerRequest,
+    kind: str,
+    at: dt.datetime,
+    actor: User | None = None,
+    peer: Peer | None = None,
+    detail: str = "",
+) -> RequestEvent:
+    return RequestEvent.objects.create(
+        request=peer_request,
+        kind=kind,
+        at=at,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        peer=peer,
+        detail=detail[:300],
+    )
+
+
+def _move(peer_request: PeerRequest, *, from_statuses: Iterable[str], **changes) -> bool:
+    """Compare-and-set: apply ``changes`` only if the status is still one of ``from_statuses``."""
+    updated = PeerRequest.objects.filter(pk=peer_request.pk, status__in=list(from_statuses)).update(**changes)
+    if updated:
+        for field, value in changes.items():
+            setattr(peer_request, field, value)
+    return bool(updated)
+
+
+def _free_code(taken: set[str]) -> str:
+    # 1000..9999: no leading zero to drop, and 9,000 codes for the few requests live at once.
+    while True:
+        code = str(1000 + secrets.randbelow(9000))
+        if code not in taken:
+            return code
+
+
+def _text_location(*, peer_request: PeerRequest, kind: str, body: str, now: dt.datetime) -> None:
+    location = peer_request.location
+    queue_message(
+        to=str(location.notification_phone),
+        body=body,
+        kind=kind,
+        location_id=location.pk,
+        request_id=peer_request.pk,
+        now=now,
+    )
+
+
+def _text_peer(
+    *, peer: Peer, body: str, kind: str, peer_request: PeerRequest, alert: Alert | None, now: dt.datetime
+) -> None:
+    queue_message(
+        to=str(peer.phone),
+        body=body,
+        kind=kind,
+        peer_id=peer.pk,
+        alert_id=alert.pk if alert else None,
+        request_id=peer_request.pk,
+        now=now,
+    )
+
+
+def _text_peers(
+    *, alerts: Iterable[Alert], body: str, kind: str, peer_request: PeerRequest, now: dt.datetime
+) -> None:
+    """One text to each alert's peer, saved in one INSERT (the alerts carry their peer)."""
+    queue_bulk(
+        messages=[
+            OutboundMessage(
+                to=str(alert.peer.phone),
+                body=body,
+                kind=kind,
+                peer=alert.peer,
+                alert=alert,
+                request=peer_request,
+            )
+            for alert in alerts
+        ],
+        now=now,
+    )
+
+
+def _schedule_deadlines(*, request_id: int, selection_due_at: dt.datetime, expires_at: dt.datetime) -> None:
+    """Enqueue the countdown tasks; a broker outage only logs: the sweeper covers it."""
+    from peer_requests import tasks
+
+    try:
+        tasks.complete_selection.apply_async(args=[request_id], eta=selection_due_at)
+        tasks.expire.apply_async(args=[request_id], eta=expires_at)
+    except Exception:
+        logger.warning(
+            "Could not enqueue deadlines of request %s; the sweeper will finish it", request_id, exc_info=True
+        )
+
+
+# --- submit ---------------------------------------------------------------------------------
+
+
+def _create_with_code(**fields) -> PeerRequest:
+    """Insert the request with a code no live request uses.
+
+    Codes in use are skipped up front; two submits racing for the same code are settled
+    by the partial unique constraint, and the loser tries another code.
+    """
+    for _attempt in range(CODE_ATTEMPTS):
+        taken = set(PeerRequest.objects.filter(status__in=ACTIVE_STATUSES).values_list("code", flat=True))
+        try:
+            with transaction.atomic():
+                return PeerRequest.objects.create(code=_free_code(taken), **fields)
+        except IntegrityError as exc:
+            if "code" not in str(exc):
+                raise
+            logger.info("Request code collision; trying another code")
+    raise DispatchError("Could not find a free request code; please try again.")
+
+
+@transaction.atomic
+def submit_request(
+    *,
+    location: Location,
+    need: str,
+    callback_contact: str,
+    age_range: str = "",
+    gender: str = "",
+    languages: Iterable[Language] = (),
+    actor: User | None = None,
+    resubmitted_from: PeerRequest | None = None,
+    now: dt.datetime | None = None,
+) -> PeerRequest:
+    """Create a request and alert every eligible peer, in one transaction.
+
+    The countdown tasks are enqueued only after commit; if the broker is down then, the
+    request still stands and the sweeper completes it from the deadlines stored here.
+    """
+    now = _now(now)
+    if not location.is_verified:
+        raise DispatchError("Only a verified location can request a peer.")
+    peer_request = _create_with_code(
+        location=location,
+        need=need,
+        age_range=age_range,
+        gender=gender,
+        callback_contact=callback_contact.strip(),
+        status=RequestStatus.COLLECTING,
+        created_at=now,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        selection_due_at=now + dt.timedelta(seconds=settings.PEERRX_SELECTION_SECONDS),
+        expires_at=now + dt.timedelta(seconds=settings.PEERRX_EXPIRY_SECONDS),
+        resubmitted_from=resubmitted_from,
+    )
+    peer_request.languages.set(list(languages))
+    on_behalf = actor is not None and actor.is_staff
+    _event(
+        peer_request=peer_request,
+        kind=RequestEvent.Kind.SUBMITTED,
+        at=now,
+        actor=actor,
+        detail=f"Submitted by Peer-RX staff for {location.name}" if on_behalf else "",
+    )
+
+    peers = list(eligible_peers(need=need, county=location.county_id, at=now).order_by("pk"))
+    alerts = Alert.objects.bulk_create(
+        [Alert(request=peer_request, peer=peer, created_at=now) for peer in peers]
+    )
+    body = messages.alert(peer_request=peer_request)
+    queue_bulk(
+        messages=[
+            OutboundMessage(
+                to=str(alert.peer.phone),
+                body=body,
+                kind=OutboundMessage.Kind.ALERT,
+                peer=alert.peer,
+                alert=alert,
+                request=peer_request,
+                valid_until=peer_request.expires_at,
+            )
+            for alert in alerts
+        ],
+        now=now,
+    )
+    _event(
+        peer_request=peer_request,
+        kind=RequestEvent.Kind.ALERTS_SENT,
+        at=now,
+        detail=f"{len(alerts)} peers alerted" if alerts else "No peer is available right now",
+    )
+    transaction.on_commit(
+        lambda: _schedule_deadlines(
+            request_id=peer_request.pk,
+            selection_due_at=peer_request.selection_due_at,
+            expires_at=peer_request.expires_at,
+        )
+    )
+    return peer_request
+
+
+# --- assignment -------------------------------------------------------------------------------
+
+
+def _store_ranking(*, peer_request: PeerRequest, now: dt.datetime) -> list:
+    """Rank the standing YES responders and store score, rank and breakdown on their alerts."""
+    ranked = rank_responders(peer_request=peer_request, now=now)
+    alerts = {alert.pk: alert for alert in Alert.objects.filter(pk__in=[c.alert_id for c in ranked])}
+    for position, candidate in enumerate(ranked, start=1):
+        alert = alerts[candidate.alert_id]
+        alert.score = candidate.score
+        alert.rank = position
+        alert.score_breakdown = candidate.breakdown
+    Alert.objects.bulk_update(list(alerts.values()), ["score", "rank", "score_breakdown"])
+    return ranked
+
+
+def _assign(
+    *,
+    peer_request: PeerRequest,
+    alert: Alert,
+    reason: str,
+    from_statuses: Iterable[str],
+    now: dt.datetime,
+    previous_peer: Peer | None = None,
+) -> bool:
+    """Make ``alert``'s peer the request's peer and tell everyone concerned."""
+    peer = Peer.objects.select_related("agency").get(pk=alert.peer_id)
+    moved = _move(
+        peer_request,
+        from_statuses=from_statuses,
+        status=RequestStatus.ASSIGNED,
+        assigned_peer=peer,
+        assigned_at=now,
+        assignment_reason=reason[:300],
+    )
+    if not moved:
+        return False
+    Alert.objects.filter(pk=alert.pk).update(is_assigned=True)
+    alert.is_assigned = True
+    _event(
+        peer_request=peer_request,
+        kind=RequestEvent.Kind.ASSIGNED,
+        at=now,
+        peer=peer,
+        detail=f"{peer.agency.name}; {reason}",
+    )
+    record_audit(
+        actor=None,
+        action="request.assigned",
+        target=peer_request,
+        detail=f"{peer.full_name} ({peer.agency.name}); {reason}",
+        at=now,
+    )
+    _text_peer(
+        peer=peer,
+        body=messages.confirmation(peer_request=peer_request),
+        kind=OutboundMessage.Kind.CONFIRMATION,
+        peer_request=peer_request,
+        alert=alert,
+        now=now,
+    )
+    if previous_peer is None:
+        # The other YES responders hear once that it is filled; a reassignment after a
+        # withdrawal does not text them again.
+        others = (
+            Alert.objects.filter(request=peer_request, response=Alert.Response.YES, withdrawn_at__isnull=True)
+            .exclude(pk=alert.pk)
+            .select_related("peer")
+        )
+        _text_peers(
+            alerts=others,
+            body=messages.filled(peer_request=peer_request),
+            kind=OutboundMessage.Kind.FILLED,
+            peer_request=peer_request,
+            now=now,
+        )
+        location_body = messages.location_assigned(peer_request=peer_request, peer=peer)
+    else:
+        location_body = messages.location_reassigned(
+            peer_request=peer_request, peer=peer, previous_peer=previous_peer
+        )
+    _text_location(
+        peer_request=peer_request, kind=OutboundMessage.Kind.LOCATION_ASSIGNED, body=location_body, now=now
+    )
+    return True
+
+
+def _complete_selection_locked(peer_request: PeerRequest, *, now: dt.datetime) -> bool:
+    if peer_request.status != RequestStatus.COLLECTING or now < peer_request.selection_due_at:
+        return False
+    ranked = _store_ranking(peer_request=peer_request, now=now)
+    if ranked:
+        best = ranked[0]
+        alert = Alert.objects.get(pk=best.alert_id)
+        return _assign(
+            peer_request=peer_request,
+            alert=alert,
+            reason=best.reason or "Best match among the YES replies",
+            from_statuses=[RequestStatus.COLLECTING],
+            now=now,
+        )
+    if not _move(peer_request, from_statuses=[RequestStatus.COLLECTING], status=RequestStatus.OPEN):
+        return False
+    _event(peer_request=peer_request, kind=RequestEvent.Kind.OPENED, at=now)
+    return True
+
+
+@transaction.atomic
+def complete_selection(*, request_id: int, now: dt.datetime | None = None) -> bool:
+    """At the choice: the best-ranked YES is assigned, or the request opens to the first YES.
+
+    Returns whether anything changed; early, late or repeated calls change nothing.
+    """
+    now = _now(now)
+    peer_request = _locked(request_id)
+    if peer_request is None:
+        return False
+    return _complete_selection_locked(peer_request, now=now)
+
+
+def _expire_locked(peer_request: PeerRequest, *, now: dt.datetime) -> bool:
+    if peer_request.status not in ACTIVE_STATUSES or now < peer_request.expires_at:
+        return False
+    # A request whose choice never ran gets it first: a YES from the collecting window wins.
+    _complete_selection_locked(peer_request, now=now)
+    if not _move(
+        peer_request, from_statuses=[RequestStatus.OPEN], status=RequestStatus.EXPIRED, closed_at=now
+    ):
+        return False
+    _event(peer_request=peer_request, kind=RequestEvent.Kind.EXPIRED, at=now, detail="No peer found in time")
+    _text_location(
+        peer_request=peer_request,
+        kind=OutboundMessage.Kind.LOCATION_EXPIRED,
+        body=messages.location_expired(peer_request=peer_request),
+        now=now,
+    )
+    return True
+
+
+@transaction.atomic
+def expire(*, request_id: int, now: dt.datetime | None = None) -> bool:
+    """An unfilled request past its expiry turns expired (and enters the follow-up queue)."""
+    now = _now(now)
+    peer_request = _locked(request_id)
+    if peer_request is None:
+        return False
+    return _expire_locked(peer_request, now=now)
+
+
+def _catch_up(peer_request: PeerRequest, *, now: dt.datetime) -> None:
+    """Run a deadline that has passed but whose task has not run yet, before handling a reply:
+    a YES after the choice time is an open-window YES, a YES after expiry finds it closed."""
+    if peer_request.status == RequestStatus.COLLECTING and now >= peer_request.selection_due_at:
+        _complete_selection_locked(peer_request, now=now)
+    if peer_request.status == RequestStatus.OPEN and now >= peer_request.expires_at:
+        _expire_locked(peer_request, now=now)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    selected: int = 0
+    expired: int = 0
+
+
+def complete_due_requests(*, now: dt.datetime | None = None) -> SweepResult:
+    """The sweeper: finish every request whose deadline passed, whatever happened to its tasks.
+
+    Each request runs in its own transaction, and one failing request does not stop the others.
+    """
+    now = _now(now)
+    selected = expired_count = 0
+    due_choice = PeerRequest.objects.filter(
+        status=RequestStatus.COLLECTING, selection_due_at__lte=now
+    ).values_list("pk", flat=True)
+    for request_id in list(due_choice.order_by("selection_due_at")[:DUE_BATCH]):
+        try:
+            selected += complete_selection(request_id=request_id, now=now)
+        except Exception:
+            logger.exception("Sweeper could not complete the choice of request %s", request_id)
+    due_expiry = PeerRequest.objects.filter(status__in=ACTIVE_STATUSES, expires_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    for request_id in list(due_expiry.order_by("expires_at")[:DUE_BATCH]):
+        try:
+            expired_count += expire(request_id=request_id, now=now)
+        except Exception:
+            logger.exception("Sweeper could not expire request %s", request_id)
+    return SweepResult(selected=selected, expired=expired_count)
+
+
+# --- replies ------------------------------------------------------------------------------------
+
+
+class YesOutcome(StrEnum):
+    RECORDED = "yes_recorded"  # collecting: in the running for the choice
+    ALREADY_RECORDED = "yes_already_recorded"
+    ASSIGNED = "assigned"  # open: the first YES wins
+    ALREADY_ASSIGNED = "already_assigned_to_you"
+    FILLED = "filled"  # someone else has it; the YES still counts for the record
+    CLOSED = "closed"  # expired, cancelled, or this peer withdrew
+
+
+class NoOutcome(StrEnum):
+    RECORDED = "no_recorded"
+    ASSIGNED_TO_YOU = "no_but_assigned"  # the assigned peer must CANCEL <code> instead
+    CLOSED = "closed"
+
+
+class WithdrawOutcome(StrEnum):
+    REASSIGNED = "withdrawn_reassigned"
+    REOPENED = "withdrawn_reopened"
+    EXPIRED = "withdrawn_expired"
+    NOT_ASSIGNED = "not_assigned"
+
+
+@transaction.atomic
+def record_yes(*, alert: Alert, now: dt.datetime | None = None) -> YesOutcome:
+    """A peer's YES to their alert.
+
+    The request row is locked first, so the YES and the choice never interleave: a YES is
+    either seen by the choice or arrives after it (and then wins an open request, or is
+    told it is filled). Twenty simultaneous YES in the open window queue on that lock and
+    exactly one is assigned.
+    """
+    now = _now(now)
+    peer_request = _locked(alert.request_id)
+    _catch_up(peer_request, now=now)
+    alert = Alert.objects.select_related("peer__agency").get(pk=alert.pk)
+    if alert.withdrawn_at is not None or peer_request.status in CLOSED_STATUSES:
+        return YesOutcome.CLOSED
+    if alert.is_assigned:
+        return YesOutcome.ALREADY_ASSIGNED
+    first_yes = alert.response != Alert.Response.YES
+    if first_yes:
+        Alert.objects.filter(pk=alert.pk).update(
+            response=Alert.Response.YES, responded_at=now, decline_reason=""
+        )
+        alert.response, alert.responded_at, alert.decline_reason = Alert.Response.YES, now, ""
+        _event(peer_request=peer_request, kind=RequestEvent.Kind.REPLY_YES, at=now, peer=alert.peer)
+    if peer_request.status == RequestStatus.COLLECTING:
+        return YesOutcome.RECORDED if first_yes else YesOutcome.ALREADY_RECORDED
+    if peer_request.status == RequestStatus.OPEN:
+        assigned = _assign(
+            peer_request=peer_request,
+            alert=alert,
+            reason=OPEN_WINDOW_REASON,
+            from_statuses=[RequestStatus.OPEN],
+            now=now,
+        )
+        return YesOutcome.ASSIGNED if assigned else YesOutcome.FILLED
+    return YesOutcome.FILLED
+
+
+@transaction.atomic
+def record_no(*, alert: Alert, reason: str = "", now: dt.datetime | None = None) -> NoOutcome:
+    """A peer's NO (a YES before the choice can still become a NO), with an optional reason."""
+    now = _now(now)
+    peer_request = _locked(alert.request_id)
+    _catch_up(peer_request, now=now)
+    alert = Alert.objects.select_related("peer").get(pk=alert.pk)
+    if alert.is_assigned:
+        return NoOutcome.ASSIGNED_TO_YOU
+    if alert.withdrawn_at is not None or peer_request.status in CLOSED_STATUSES:
+        return NoOutcome.CLOSED
+    changed = alert.response != Alert.Response.NO or (reason and reason != alert.decline_reason)
+    if changed:
+        Alert.objects.filter(pk=alert.pk).update(
+            response=Alert.Response.NO, responded_at=now, decline_reason=reason or alert.decline_reason
+        )
+    if alert.response != Alert.Response.NO:
+        _event(
+            peer_request=peer_request,
+            kind=RequestEvent.Kind.REPLY_NO,
+            at=now,
+            peer=alert.peer,
+            detail=Alert.DeclineReason(reason).label if reason else "",
+        )
+    return NoOutcome.RECORDED
+
+
+def record_decline_reason(*, alert: Alert, reason: str) -> bool:
+    """The answer to the NO menu; only the first answer is kept."""
+    return bool(
+        Alert.objects.filter(pk=alert.pk, response=Alert.Response.NO, decline_reason="").update(
+            decline_reason=reason
+        )
+    )
+
+
+@transaction.atomic
+def withdraw(*, alert: Alert, now: dt.datetime | None = None) -> WithdrawOutcome:
+    """The assigned peer texts CANCEL <code>: the next-best YES is assigned, else the request
+    reopens to the first YES until its expiry (or expires at once if that has passed)."""
+    now = _now(now)
+    peer_request = _locked(alert.request_id)
+    alert = Alert.objects.select_related("peer__agency").get(pk=alert.pk)
+    if peer_request.status != RequestStatus.ASSIGNED or peer_request.assigned_peer_id != alert.peer_id:
+        return WithdrawOutcome.NOT_ASSIGNED
+    if not Alert.objects.filter(pk=alert.pk, is_assigned=True).update(is_assigned=False, withdrawn_at=now):
+        return WithdrawOutcome.NOT_ASSIGNED
+    previous_peer = alert.peer
+    _event(peer_request=peer_request, kind=RequestEvent.Kind.WITHDRAWN, at=now, peer=previous_peer)
+    record_audit(
+        actor=None,
+        action="request.withdrawn",
+        target=peer_request,
+        detail=f"{previous_peer.full_name} withdrew by SMS",
+        at=now,
+    )
+    ranked = _store_ranking(peer_request=peer_request, now=now)
+    if ranked:
+        best = ranked[0]
+        _assign(
+            peer_request=peer_request,
+            alert=Alert.objects.get(pk=best.alert_id),
+            reason=f"Next best after a withdrawal: {best.reason}"
+            if best.reason
+            else "Next best after a withdrawal",
+            from_statuses=[RequestStatus.ASSIGNED],
+            now=now,
+            previous_peer=previous_peer,
+        )
+        return WithdrawOutcome.REASSIGNED
+    _move(
+        peer_request,
+        from_statuses=[RequestStatus.ASSIGNED],
+        status=RequestStatus.OPEN,
+        assigned_peer=None,
+        assigned_at=None,
+        assignment_reason="",
+    )
+    _event(peer_request=peer_request, kind=RequestEvent.Kind.REOPENED, at=now)
+    if _expire_locked(peer_request, now=now):
+        return WithdrawOutcome.EXPIRED
+    _text_location(
+        peer_request=peer_request,
+        kind=OutboundMessage.Kind.LOCATION_REOPENED,
+        body=messages.location_reopened(peer_request=peer_request, previous_peer=previous_peer),
+        now=now,
+    )
+    return WithdrawOutcome.REOPENED
+
+
+def set_availability_by_sms(*, peer: Peer, is_available: bool, hours: int, now: dt.datetime | None = None):
+    """ON / OFF [hours]: an override from now for ``hours``."""
+    now = _now(now)
+    return set_availability_override(
+        peer=peer,
+        is_available=is_available,
+        starts_at=now,
+        ends_at=now + dt.timedelta(hours=hours),
+        reason=f"{'ON' if is_available else 'OFF'} by SMS for {hours} h",
+        source=AvailabilityOverride.Source.SMS,
+    )
+
+
+def set_opted_out(*, peer: Peer, opted_out: bool, now: dt.datetime | None = None) -> bool:
+    """STOP and the carriers' other words opt a peer out of alerts; START opts them back in."""
+    now = _now(now)
+    if opted_out:
+        changed = Peer.objects.filter(pk=peer.pk, opted_out_at__isnull=True).update(opted_out_at=now)
+    else:
+        changed = Peer.objects.filter(pk=peer.pk, opted_out_at__isnull=False).update(opted_out_at=None)
+    return bool(changed)
+
+
+# --- the location's and staff's actions ------------------------------------------------------
+
+
+@transaction.atomic
+def cancel_request(
+    *, peer_request: PeerRequest, actor: User | None, now: dt.datetime | None = None
+) -> PeerRequest:
+    """The location (or Peer-RX staff) no longer needs a peer; YES responders are told."""
+    now = _now(now)
+    locked = _locked(peer_request.pk)
+    if locked is None or not _move(
+        locked, from_statuses=ACTIVE_STATUSES, status=RequestStatus.CANCELLED, closed_at=now
+    ):
+        raise DispatchError("This request can no longer be cancelled.")
+    _event(peer_request=locked, kind=RequestEvent.Kind.CANCELLED, at=now, actor=actor)
+    record_audit(actor=actor, action="request.cancelled", target=locked, at=now)
+    responders = Alert.objects.filter(
+        request=locked, response=Alert.Response.YES, withdrawn_at__isnull=True
+    ).select_related("peer")
+    _text_peers(
+        alerts=responders,
+        body=messages.cancelled_by_location(peer_request=locked),
+        kind=OutboundMessage.Kind.CANCELLED,
+        peer_request=locked,
+        now=now,
+    )
+    return locked
+
+
+@transaction.atomic
+def resubmit(*, peer_request: PeerRequest, actor: User | None, now: dt.datetime | None = None) -> PeerRequest:
+    """A new request with the expired one's answers, linked to it; resubmitting twice gives
+    back the same new request."""
+    now = _now(now)
+    old = _locked(peer_request.pk)
+    if old is None or old.status != RequestStatus.EXPIRED:
+        raise DispatchError("Only an expired request can be resubmitted.")
+    existing = PeerRequest.objects.filter(resubmitted_from=old).first()
+    if existing is not None:
+        return existing
+    new = submit_request(
+        location=old.location,
+        need=old.need,
+        callback_contact=old.callback_contact,
+        age_range=old.age_range,
+        gender=old.gender,
+        languages=list(old.languages.all()),
+        actor=actor,
+        resubmitted_from=old,
+        now=now,
+    )
+    _event(
+        peer_request=old,
+        kind=RequestEvent.Kind.RESUBMITTED,
+        at=now,
+        actor=actor,
+        detail=f"New request {new.code}",
+    )
+    return new
+
+
+@transaction.atomic
+def record_follow_up(
+    *,
+    peer_request: PeerRequest,
+    actor: User,
+    outcome: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> PeerRequest:
+    """Peer-RX staff followed up an expired request: outcome, note, who and when."""
+    now = _now(now)
+    if outcome not in PeerRequest.FollowUpOutcome.values:
+        raise DispatchError("Choose an outcome.")
+    updated = PeerRequest.objects.filter(
+        pk=peer_request.pk, status=RequestStatus.EXPIRED, followed_up_at__isnull=True
+    ).update(followed_up_at=now, followed_up_by=actor, follow_up_outcome=outcome, follow_up_note=note.strip())
+    if not updated:
+        raise DispatchError("This request is not waiting for a follow-up.")
+    peer_request.refresh_from_db()
+    label = PeerRequest.FollowUpOutcome(outcome).label
+    _event(
+        peer_request=peer_request,
+        kind=RequestEvent.Kind.FOLLOWED_UP,
+        at=now,
+        actor=actor,
+        detail=f"{label}: {note.strip()}" if note.strip() else label,
+    )
+    record_audit(actor=actor, action="request.followed_up", target=peer_request, detail=label, at=now)
+    return peer_request
