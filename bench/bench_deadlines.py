@@ -430,8 +430,7 @@ def run(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from peer_requests.models import ACTIVE_STATUSES, Heartbeat, PeerRequest
-    from peerrx.health import SWEEPER_HEARTBEAT
+    from peer_requests.models import ACTIVE_STATUSES, SWEEPER_HEARTBEAT, Heartbeat, PeerRequest
     from tests.world import make_world
 
     call_command("migrate", verbosity=0)
