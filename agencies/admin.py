@@ -31,10 +31,13 @@ class AgencyAdmin(OrganisationAdmin):
     list_filter = ("status", "timezone", "counties")
     list_select_related = ("verified_by",)
     search_fields = ("name", "contact_name", "email", "counties__name", "memberships__user__username")
-    filter_horizontal = ("counties",)
+    filter_horizontal = ("counties", "backup_counties")
     inlines = [AgencyMembershipInline]
     fieldsets = (
-        (None, {"fields": ("name", "contact_name", "phone", "email", "timezone", "counties")}),
+        (
+            None,
+            {"fields": ("name", "contact_name", "phone", "email", "timezone", "counties", "backup_counties")},
+        ),
         ("Verification", {"fields": STATUS_READONLY}),
     )
 

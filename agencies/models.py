@@ -25,6 +25,14 @@ class Agency(Organisation):
     counties = models.ManyToManyField(
         "accounts.County", related_name="agencies", verbose_name="counties served"
     )
+    backup_counties = models.ManyToManyField(
+        "accounts.County",
+        related_name="backup_agencies",
+        blank=True,
+        verbose_name="backup counties",
+        help_text="Counties this agency serves when their own agencies cannot: its peers are alerted "
+        "in a second wave when a request there has no YES.",
+    )
 
     class Meta(Organisation.Meta):
         verbose_name_plural = "agencies"

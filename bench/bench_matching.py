@@ -272,6 +272,7 @@ def _load(*, peers: int, responders: int) -> World:
                 "expires_at": "h.assigned_at + interval '20 minutes'",
                 "assigned_peer_id": f"1 + (h * 7919) %% {peers}",
                 "assigned_at": "h.assigned_at",
+                "assignment_ended_at": "h.assigned_at + interval '1 hour'",
             },
             f"""FROM (
                 SELECT h, {at} - (h %% 20160) * interval '1 minute' AS assigned_at

@@ -173,7 +173,7 @@ def plain_static_files():
     return override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain})
 
 
-def emergency_department():
+def emergency_department(*, county: str = "Orange"):
     """A new verified emergency department in a new county (Orange, NY): where requests come from."""
     from accounts.models import County
     from core.choices import OrganisationStatus
@@ -183,7 +183,7 @@ def emergency_department():
         name="Orange Regional ED",
         kind=Location.Kind.EMERGENCY_DEPARTMENT,
         address="707 East Main Street, Middletown, NY 10940",
-        county=County.objects.create(name="Orange", state="NY"),
+        county=County.objects.create(name=county, state="NY"),
         notification_phone="+18455550100",
         status=OrganisationStatus.VERIFIED,
     )

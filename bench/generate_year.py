@@ -299,6 +299,9 @@ def generate(*, requests: int) -> None:
                     "(CASE WHEN r.u_wait < 0.7 THEN 600 + r.u_wait * 40 "
                     "ELSE 600 + (r.u_wait - 0.7) * 3900 END)"
                     " * interval '1 second' END",
+                    # Every assignment of the past year has ended (one live one per peer at most).
+                    "assignment_ended_at": "CASE WHEN r.status = 'assigned' THEN r.created_at + "
+                    "interval '4 hours' END",
                     "closed_at": "CASE WHEN r.status = 'assigned' THEN NULL "
                     "ELSE r.created_at + interval '30 minutes' END",
                 },

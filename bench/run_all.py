@@ -1,4 +1,4 @@
-"""Run every benchmark, ``bench/bench_*.py`` in name order (``make bench``).
+"""Run every benchmark, ``bench/bench_*.py`` in name order, then ``bench/simulate_*.py`` (``make bench``).
 
 Each script prints its figures and rewrites its own section of docs/benchmarks.md. A
 failing script is reported and the others still run; the exit status is non-zero if any
@@ -19,7 +19,7 @@ TARGET_MINUTES = 15
 
 
 def main() -> int:
-    scripts = sorted(BENCH.glob("bench_*.py"))
+    scripts = sorted(BENCH.glob("bench_*.py")) + sorted(BENCH.glob("simulate_*.py"))
     failed, rows = [], []
     load_before = load_average()
     run_started = time.perf_counter()

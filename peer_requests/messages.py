@@ -65,6 +65,13 @@ def alert(*, peer_request: PeerRequest) -> str:
     )
 
 
+def reminder(*, peer_request: PeerRequest) -> str:
+    return (
+        f"Peer-RX {peer_request.code}: still looking for a peer at {peer_request.location.name}. "
+        f"Reply YES {peer_request.code} if you can go, NO {peer_request.code} if not."
+    )
+
+
 def confirmation(*, peer_request: PeerRequest) -> str:
     location = peer_request.location
     return (
@@ -107,6 +114,13 @@ def location_reopened(*, peer_request: PeerRequest, previous_peer: Peer) -> str:
     )
 
 
+def location_nobody(*, peer_request: PeerRequest) -> str:
+    return (
+        f"Peer-RX {peer_request.code}: no peer is available right now, not even from backup agencies. "
+        f"Peer-RX staff will call you; peers who become available are alerted. {request_url(peer_request)}"
+    )
+
+
 def location_expired(*, peer_request: PeerRequest) -> str:
     return (
         f"Peer-RX {peer_request.code}: no peer was found in time and the request has expired. "
@@ -134,6 +148,14 @@ def already_assigned_to_you(*, peer_request: PeerRequest) -> str:
     return (
         f"Peer-RX {peer_request.code}: you're already confirmed for this request. "
         f"Reply CANCEL {peer_request.code} if you can't go."
+    )
+
+
+def busy(*, peer_request: PeerRequest, assigned_to: PeerRequest | None) -> str:
+    other = f" {assigned_to.code}" if assigned_to is not None else ""
+    return (
+        f"Peer-RX {peer_request.code}: you're still assigned to request{other}, so this YES can't count. "
+        "Thank you! You can be alerted again once that assignment ends."
     )
 
 

@@ -50,6 +50,13 @@ class PeerRequest(models.Model):
     assignment_reason = models.CharField(max_length=300, blank=True)
     # When it ended unfilled: expired or cancelled (an assignment has assigned_at).
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When the assigned peer's assignment ended (withdrawal ends it by reassigning): until then
+    # the peer is busy and gets no other alert. PEERRX_ASSIGNMENT_HOURS after assignment at most.
+    assignment_ended_at = models.DateTimeField(null=True, blank=True)
+    # When the backup agencies' peers were alerted (the second wave), if they were.
+    widened_at = models.DateTimeField(null=True, blank=True)
+    # When nobody at all could be alerted, even after widening: Peer-RX staff follow up at once.
+    urgent_since = models.DateTimeField(null=True, blank=True)
     resubmitted_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resubmission"
     )
@@ -79,6 +86,12 @@ class PeerRequest(models.Model):
                 condition=~models.Q(status="assigned") | models.Q(assigned_peer__isnull=False),
                 name="assigned_request_has_peer",
             ),
+            # A peer is at one patient's side at a time: one live assignment per peer.
+            models.UniqueConstraint(
+                fields=["assigned_peer"],
+                condition=models.Q(status="assigned", assignment_ended_at__isnull=True),
+                name="one_live_assignment_per_peer",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,6 +106,11 @@ class Alert(models.Model):
         YES = "yes", "Yes"
         NO = "no", "No"
 
+    class Wave(models.TextChoices):
+        FIRST = "first", "At submit"
+        LATE = "late", "Became available later"
+        WIDENED = "widened", "Backup agency (widened)"
+
     class DeclineReason(models.TextChoices):
         WITH_ANOTHER_PERSON = "with_another_person", "With another person"
         IN_TRANSIT = "in_transit", "In transit"
@@ -103,6 +121,11 @@ class Alert(models.Model):
     request = models.ForeignKey(PeerRequest, on_delete=models.CASCADE, related_name="alerts")
     peer = models.ForeignKey("peers.Peer", on_delete=models.PROTECT, related_name="alerts")
     created_at = models.DateTimeField()
+    wave = models.CharField(max_length=8, choices=Wave.choices, default=Wave.FIRST)
+    # The static match before anyone replied (no reply speed): alerts leave best first.
+    prescore = models.FloatField(null=True, blank=True)
+    prescore_breakdown = models.JSONField(default=dict, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
     response = models.CharField(max_length=3, choices=Response.choices, blank=True, default="")
     responded_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.CharField(max_length=32, choices=DeclineReason.choices, blank=True)
@@ -153,6 +176,11 @@ class RequestEvent(models.Model):
         RESUBMITTED = "resubmitted", "Resubmitted"
         FOLLOWED_UP = "followed_up", "Followed up"
         SMS_FAILED = "sms_failed", "Text failed"
+        LATE_ALERTS = "late_alerts", "Alerted peers who became available"
+        REMINDED = "reminded", "Reminded the peers who had not replied"
+        WIDENED = "widened", "Widened to backup agencies"
+        NOBODY_AVAILABLE = "nobody", "Nobody available"
+        ASSIGNMENT_ENDED = "assign_ended", "Assignment ended"
 
     request = models.ForeignKey(PeerRequest, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -36,11 +36,11 @@ def _alert_for(peer: Peer, command: Command) -> tuple[Alert | None, str | None]:
     return None, messages.which_code(codes=[alert.request.code for alert in open_alerts])
 
 
-def _yes(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+def _yes(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetime) -> Answer:
     alert, problem = _alert_for(peer, command)
     if alert is None:
         return problem, "yes_ambiguous" if command.code is None else "yes_unknown_code"
-    outcome = services.record_yes(alert=alert, now=now)
+    outcome = services.record_yes(alert=alert, now=now, received_at=received_at)
     peer_request = alert.request
     replies = {
         YesOutcome.RECORDED: messages.yes_recorded,
@@ -49,16 +49,19 @@ def _yes(peer: Peer, command: Command, now: dt.datetime) -> Answer:
         YesOutcome.FILLED: messages.filled,
         YesOutcome.CLOSED: messages.closed,
     }
-    if outcome == YesOutcome.ASSIGNED:
-        return None, outcome  # the confirmation is its own text
+    if outcome in (YesOutcome.ASSIGNED, YesOutcome.RANKED):
+        return None, outcome  # the confirmation, or "filled", is its own text
+    if outcome == YesOutcome.BUSY:
+        other = selectors.busy_elsewhere(peer=peer, peer_request=peer_request)
+        return messages.busy(peer_request=peer_request, assigned_to=other), outcome
     return replies[outcome](peer_request=peer_request), outcome
 
 
-def _no(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+def _no(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetime) -> Answer:
     alert, problem = _alert_for(peer, command)
     if alert is None:
         return problem, "no_ambiguous" if command.code is None else "no_unknown_code"
-    outcome = services.record_no(alert=alert, reason=command.reason or "", now=now)
+    outcome = services.record_no(alert=alert, reason=command.reason or "", now=now, received_at=received_at)
     if outcome == NoOutcome.ASSIGNED_TO_YOU:
         return messages.already_assigned_to_you(peer_request=alert.request), outcome
     if outcome == NoOutcome.CLOSED:
@@ -96,12 +99,12 @@ def _availability(peer: Peer, command: Command, now: dt.datetime) -> Answer:
     return messages.off(peer=peer, until=override.ends_at), "off"
 
 
-def _act(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+def _act(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetime) -> Answer:
     match command.kind:
         case Kind.YES:
-            return _yes(peer, command, now)
+            return _yes(peer, command, now, received_at)
         case Kind.NO:
-            return _no(peer, command, now)
+            return _no(peer, command, now, received_at)
         case Kind.DECLINE_REASON:
             return _decline_reason(peer, command, now)
         case Kind.WITHDRAW:
@@ -130,5 +133,5 @@ def handle_text(*, text: InboundText) -> Handled:
     peer = peer_for_number(text.from_number)
     if peer is None:
         return Handled(reply=messages.unknown_number(), outcome="unknown_number")
-    reply, outcome = _act(peer, parse(text.body), text.now)
+    reply, outcome = _act(peer, parse(text.body), text.now, text.received_at)
     return Handled(reply=reply, outcome=str(outcome), peer_id=peer.pk)

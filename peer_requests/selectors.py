@@ -10,10 +10,11 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from accounts.roles import location_membership
 from agencies.models import Agency
-from core.choices import OrganisationStatus
+from core.choices import Need, OrganisationStatus
 from locations.models import Location
 from peer_requests.models import ACTIVE_STATUSES, Alert, PeerRequest, RequestEvent, RequestStatus
 from peers.models import Peer
+from peers.selectors import eligible_peers
 from sms.models import OutboundMessage, OutboundStatus
 
 # The list page's filters: a name in the query string → the statuses it shows.
@@ -133,11 +134,14 @@ def failed_messages(*, peer_request: PeerRequest) -> QuerySet[OutboundMessage]:
 
 
 def follow_up_queue() -> QuerySet[PeerRequest]:
-    """Expired requests nobody has followed up yet, oldest first."""
+    """What Peer-RX staff follow up: live requests nobody could be alerted for (urgent, first),
+    then expired requests nobody has followed up yet, oldest first."""
+    urgent = Q(status__in=ACTIVE_STATUSES, urgent_since__isnull=False)
     return (
-        PeerRequest.objects.filter(status=RequestStatus.EXPIRED, followed_up_at__isnull=True)
+        PeerRequest.objects.filter(urgent | Q(status=RequestStatus.EXPIRED), followed_up_at__isnull=True)
         .select_related("location", "resubmission")
-        .order_by("expires_at", "id")
+        .annotate(is_urgent=Case(When(urgent, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .order_by("-is_urgent", "expires_at", "id")
     )
 
 
@@ -157,7 +161,13 @@ def staff_counts() -> StaffCounts:
     """The staff home's numbers (three queries)."""
     requests = PeerRequest.objects.aggregate(
         active=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
-        follow_ups=Count("pk", filter=Q(status=RequestStatus.EXPIRED, followed_up_at__isnull=True)),
+        follow_ups=Count(
+            "pk",
+            filter=(
+                Q(status=RequestStatus.EXPIRED) | Q(status__in=ACTIVE_STATUSES, urgent_since__isnull=False)
+            )
+            & Q(followed_up_at__isnull=True),
+        ),
     )
     return StaffCounts(
         active_requests=requests["active"],
@@ -210,3 +220,44 @@ def awaiting_decline_reason(*, peer: Peer, since: dt.datetime) -> Alert | None:
         .order_by("-responded_at", "-pk")
         .first()
     )
+
+
+# --- dispatch -------------------------------------------------------------------------------
+
+
+def live_assignments() -> QuerySet[PeerRequest]:
+    """Assignments not ended yet: their peers are busy (``one_live_assignment_per_peer``)."""
+    return PeerRequest.objects.filter(status=RequestStatus.ASSIGNED, assignment_ended_at__isnull=True)
+
+
+def busy_elsewhere(*, peer: Peer, peer_request: PeerRequest) -> PeerRequest | None:
+    """The other request the peer is assigned to and has not finished, if any."""
+    return live_assignments().filter(assigned_peer=peer).exclude(pk=peer_request.pk).first()
+
+
+def busy_peer_ids() -> QuerySet:
+    """The peers on a live assignment, as a subquery."""
+    return live_assignments().values("assigned_peer_id")
+
+
+def alertable_peers(*, peer_request: PeerRequest, at: dt.datetime, backup: bool = False) -> QuerySet[Peer]:
+    """Eligible peers for the request who have no alert for it yet and are not busy, in one query.
+
+    ``backup``: the peers of agencies listing the request's county as a backup county.
+    """
+    return (
+        eligible_peers(need=peer_request.need, county=peer_request.location.county_id, at=at, backup=backup)
+        .exclude(pk__in=busy_peer_ids())
+        .exclude(pk__in=Alert.objects.filter(request=peer_request).values("peer_id"))
+    )
+
+
+def available_counts(*, location: Location, at: dt.datetime) -> dict[str, int]:
+    """How many peers could be alerted now for each kind of support at the location (counts only)."""
+
+    return {
+        need: eligible_peers(need=need, county=location.county_id, at=at)
+        .exclude(pk__in=busy_peer_ids())
+        .count()
+        for need in Need.values
+    }

@@ -13,6 +13,7 @@ database refuses a second assigned alert for one request whatever the code does.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import secrets
@@ -22,21 +23,24 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import record_audit
 from locations.models import Location
 from peer_requests import messages
-from peer_requests.candidates import rank_responders
+from peer_requests.candidates import prescore_peers, rank_responders
 from peer_requests.models import ACTIVE_STATUSES, Alert, PeerRequest, RequestEvent, RequestStatus
+from peer_requests.selectors import alertable_peers, busy_elsewhere, busy_peer_ids, live_assignments
 from peers.models import AvailabilityOverride, Language, Peer
-from peers.selectors import eligible_peers
 from peers.services import set_availability_override
 from sms.models import OutboundMessage
-from sms.services import queue_bulk, queue_message
+from sms.services import handle_earlier_texts, queue_bulk, queue_message
 
 logger = logging.getLogger(__name__)
+# The requests whose choice this thread is making: replies it handles first do not start it again.
+_choosing: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("choosing", default=frozenset())
 
 CODE_ATTEMPTS = 30
 OPEN_WINDOW_REASON = "First YES while the request was open"
@@ -124,9 +128,16 @@ def _text_peer(
 
 
 def _text_peers(
-    *, alerts: Iterable[Alert], body: str, kind: str, peer_request: PeerRequest, now: dt.datetime
+    *,
+    alerts: Iterable[Alert],
+    body: str,
+    kind: str,
+    peer_request: PeerRequest,
+    now: dt.datetime,
+    valid_until: dt.datetime | None = None,
 ) -> None:
-    """One text to each alert's peer, saved in one INSERT (the alerts carry their peer)."""
+    """One text to each alert's peer, in the alerts' order, saved in one INSERT (the alerts
+    carry their peer)."""
     queue_bulk(
         messages=[
             OutboundMessage(
@@ -136,6 +147,7 @@ def _text_peers(
                 peer=alert.peer,
                 alert=alert,
                 request=peer_request,
+                valid_until=valid_until,
             )
             for alert in alerts
         ],
@@ -154,6 +166,107 @@ def _schedule_deadlines(*, request_id: int, selection_due_at: dt.datetime, expir
         logger.warning(
             "Could not enqueue deadlines of request %s; the sweeper will finish it", request_id, exc_info=True
         )
+
+
+# --- who is alerted -------------------------------------------------------------------------
+
+
+def _alert(*, peer_request: PeerRequest, wave: str, now: dt.datetime, backup: bool = False) -> list[Alert]:
+    """Alert every peer who may be alerted for the request now and has no alert for it yet,
+    best static match first; returns the new alerts. The caller holds the request's lock.
+
+    One alert per peer per request, ever (``one_alert_per_peer_per_request``): the lock keeps
+    two callers (a sweep and a reply) from inserting twice, and the constraint backs it.
+    """
+    peer_ids = list(
+        alertable_peers(peer_request=peer_request, at=now, backup=backup).values_list("pk", flat=True)
+    )
+    ranked = prescore_peers(peer_request=peer_request, peer_ids=peer_ids, now=now)
+    if not ranked:
+        return []
+    peers = Peer.objects.in_bulk([candidate.peer_id for candidate in ranked])
+    alerts = Alert.objects.bulk_create(
+        [
+            Alert(
+                request=peer_request,
+                peer=peers[candidate.peer_id],
+                created_at=now,
+                wave=wave,
+                prescore=candidate.score,
+                prescore_breakdown=candidate.breakdown,
+            )
+            for candidate in ranked
+        ]
+    )
+    _text_peers(
+        alerts=alerts,
+        body=messages.alert(peer_request=peer_request),
+        kind=OutboundMessage.Kind.ALERT,
+        peer_request=peer_request,
+        valid_until=peer_request.expires_at,
+        now=now,
+    )
+    return alerts
+
+
+def _widen_locked(peer_request: PeerRequest, *, now: dt.datetime, actor: User | None = None) -> int:
+    """The second wave: alert the peers of agencies that list the county as a backup; returns
+    how many. Once per request; automatic only with PEERRX_WIDEN_TO_BACKUP (staff, the
+    ``actor``, may always). If nobody at all has been alerted even then, the location is told
+    at once and the request goes to Peer-RX staff, marked urgent."""
+    if peer_request.widened_at is not None or peer_request.status not in ACTIVE_STATUSES:
+        return 0
+    if not (settings.PEERRX_WIDEN_TO_BACKUP or actor is not None):
+        if not Alert.objects.filter(request=peer_request).exists():
+            _nobody_available(peer_request, now=now)
+        return 0
+    if not _move(peer_request, from_statuses=ACTIVE_STATUSES, widened_at=now):
+        return 0
+    alerts = _alert(peer_request=peer_request, wave=Alert.Wave.WIDENED, now=now, backup=True)
+    _event(
+        peer_request=peer_request,
+        kind=RequestEvent.Kind.WIDENED,
+        at=now,
+        actor=actor,
+        detail=f"{len(alerts)} peers of backup agencies alerted"
+        if alerts
+        else "No backup agency's peer is available",
+    )
+    if not alerts and not Alert.objects.filter(request=peer_request).exists():
+        _nobody_available(peer_request, now=now)
+    return len(alerts)
+
+
+def _nobody_available(peer_request: PeerRequest, *, now: dt.datetime) -> None:
+    if not _move(peer_request, from_statuses=ACTIVE_STATUSES, urgent_since=now):
+        return
+    _event(
+        peer_request=peer_request,
+        kind=RequestEvent.Kind.NOBODY_AVAILABLE,
+        at=now,
+        detail="No peer could be alerted; Peer-RX staff are following up",
+    )
+    _text_location(
+        peer_request=peer_request,
+        kind=OutboundMessage.Kind.LOCATION_NOBODY,
+        body=messages.location_nobody(peer_request=peer_request),
+        now=now,
+    )
+
+
+@transaction.atomic
+def widen(*, peer_request: PeerRequest, actor: User | None, now: dt.datetime | None = None) -> int:
+    """Peer-RX staff widen a live request to the backup agencies at once; returns how many
+    peers were alerted. Raises DispatchError when the request is no longer live or was widened."""
+    now = _now(now)
+    locked = _locked(peer_request.pk)
+    if locked is None or locked.status not in ACTIVE_STATUSES:
+        raise DispatchError("Only a request still looking for a peer can be widened.")
+    if locked.widened_at is not None:
+        raise DispatchError("This request has already been widened to the backup agencies.")
+    count = _widen_locked(locked, now=now, actor=actor)
+    record_audit(actor=actor, action="request.widened", target=locked, detail=f"{count} alerted", at=now)
+    return count
 
 
 # --- submit ---------------------------------------------------------------------------------
@@ -221,32 +334,15 @@ def submit_request(
         detail=f"Submitted by Peer-RX staff for {location.name}" if on_behalf else "",
     )
 
-    peers = list(eligible_peers(need=need, county=location.county_id, at=now).order_by("pk"))
-    alerts = Alert.objects.bulk_create(
-        [Alert(request=peer_request, peer=peer, created_at=now) for peer in peers]
-    )
-    body = messages.alert(peer_request=peer_request)
-    queue_bulk(
-        messages=[
-            OutboundMessage(
-                to=str(alert.peer.phone),
-                body=body,
-                kind=OutboundMessage.Kind.ALERT,
-                peer=alert.peer,
-                alert=alert,
-                request=peer_request,
-                valid_until=peer_request.expires_at,
-            )
-            for alert in alerts
-        ],
-        now=now,
-    )
+    alerts = _alert(peer_request=peer_request, wave=Alert.Wave.FIRST, now=now)
     _event(
         peer_request=peer_request,
         kind=RequestEvent.Kind.ALERTS_SENT,
         at=now,
         detail=f"{len(alerts)} peers alerted" if alerts else "No peer is available right now",
     )
+    if not alerts:
+        _widen_locked(peer_request, now=now)
     transaction.on_commit(
         lambda: _schedule_deadlines(
             request_id=peer_request.pk,
@@ -344,23 +440,66 @@ def _assign(
     return True
 
 
+def _handle_earlier_replies(peer_request: PeerRequest, *, before: dt.datetime, now: dt.datetime) -> None:
+    """Replies the request's peers sent before ``before`` that no worker has handled yet (queue
+    lag, a lost task) are handled now, oldest first: a reply counts by when it arrived."""
+    phones = Alert.objects.filter(request=peer_request).values_list("peer__phone", flat=True)
+    handle_earlier_texts(from_numbers=[str(phone) for phone in phones], received_before=before, now=now)
+
+
+def _assign_best(
+    peer_request: PeerRequest,
+    *,
+    ranked: list,
+    from_statuses: Iterable[str],
+    now: dt.datetime,
+    reason_prefix: str = "",
+    previous_peer: Peer | None = None,
+) -> bool:
+    """Assign the best-ranked responder who is free; a peer assigned elsewhere at this very
+    moment (``one_live_assignment_per_peer``) is passed over for the next."""
+    for candidate in ranked:
+        reason = candidate.reason or "Best match among the YES replies"
+        try:
+            with transaction.atomic():
+                assigned = _assign(
+                    peer_request=peer_request,
+                    alert=Alert.objects.get(pk=candidate.alert_id),
+                    reason=f"{reason_prefix}{reason}",
+                    from_statuses=from_statuses,
+                    now=now,
+                    previous_peer=previous_peer,
+                )
+        except IntegrityError as exc:
+            if "one_live_assignment_per_peer" not in str(exc):
+                raise
+            logger.info("Peer %s became busy before the choice of %s", candidate.peer_id, peer_request.pk)
+            peer_request.refresh_from_db()
+            continue
+        return assigned
+    return False
+
+
 def _complete_selection_locked(peer_request: PeerRequest, *, now: dt.datetime) -> bool:
     if peer_request.status != RequestStatus.COLLECTING or now < peer_request.selection_due_at:
         return False
+    token = _choosing.set(_choosing.get() | {peer_request.pk})
+    try:
+        _handle_earlier_replies(peer_request, before=peer_request.selection_due_at, now=now)
+    finally:
+        _choosing.reset(token)
+    peer_request.refresh_from_db()
+    if peer_request.status != RequestStatus.COLLECTING:
+        return False
     ranked = _store_ranking(peer_request=peer_request, now=now)
-    if ranked:
-        best = ranked[0]
-        alert = Alert.objects.get(pk=best.alert_id)
-        return _assign(
-            peer_request=peer_request,
-            alert=alert,
-            reason=best.reason or "Best match among the YES replies",
-            from_statuses=[RequestStatus.COLLECTING],
-            now=now,
-        )
+    if ranked and _assign_best(
+        peer_request, ranked=ranked, from_statuses=[RequestStatus.COLLECTING], now=now
+    ):
+        return True
     if not _move(peer_request, from_statuses=[RequestStatus.COLLECTING], status=RequestStatus.OPEN):
         return False
     _event(peer_request=peer_request, kind=RequestEvent.Kind.OPENED, at=now)
+    _widen_locked(peer_request, now=now)
     return True
 
 
@@ -447,16 +586,154 @@ def complete_due_requests(*, now: dt.datetime | None = None) -> SweepResult:
     return SweepResult(selected=selected, expired=expired_count)
 
 
+def _live_request_ids(**filters) -> list[int]:
+    return list(
+        PeerRequest.objects.filter(status__in=ACTIVE_STATUSES, **filters)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:DUE_BATCH]
+    )
+
+
+def alert_late_joiners(*, now: dt.datetime | None = None) -> int:
+    """The sweeper: while a request is collecting or open, peers who have become eligible since
+    (ON, weekly hours starting, an override, a credential validated, an agency verified, an
+    opt-in, an assignment ended) get its alert; returns how many peers were alerted.
+
+    A widened request alerts its backup agencies' newly eligible peers too. Each request in
+    its own transaction under its lock; an alert per peer per request, ever. Off with
+    PEERRX_ALERT_LATE_JOINERS=false.
+    """
+    now = _now(now)
+    alerted = 0
+    if not settings.PEERRX_ALERT_LATE_JOINERS:
+        return 0
+    for request_id in _live_request_ids(expires_at__gt=now):
+        try:
+            with transaction.atomic():
+                peer_request = _locked(request_id)
+                if peer_request is None or peer_request.status not in ACTIVE_STATUSES:
+                    continue
+                late = _alert(peer_request=peer_request, wave=Alert.Wave.LATE, now=now)
+                if peer_request.widened_at is not None:
+                    late += _alert(peer_request=peer_request, wave=Alert.Wave.WIDENED, now=now, backup=True)
+                if late:
+                    alerted += len(late)
+                    _event(
+                        peer_request=peer_request,
+                        kind=RequestEvent.Kind.LATE_ALERTS,
+                        at=now,
+                        detail=f"Alerted {len(late)} peers who became available",
+                    )
+                    if peer_request.urgent_since is not None:
+                        PeerRequest.objects.filter(pk=peer_request.pk).update(urgent_since=None)
+        except Exception:
+            logger.exception("Sweeper could not alert late joiners for request %s", request_id)
+    return alerted
+
+
+def send_reminders(*, now: dt.datetime | None = None) -> int:
+    """The sweeper: one reminder to each peer who has not replied ``PEERRX_REMINDER_SECONDS``
+    after their alert, while its request is collecting or open; returns how many were sent.
+
+    Never after a reply, never twice (``reminded_at`` is set by a conditional update), never
+    once the request has closed, and never to a peer who can no longer be alerted for it.
+    """
+    now = _now(now)
+    if not settings.PEERRX_REMINDER_SECONDS:
+        return 0
+    due = now - dt.timedelta(seconds=settings.PEERRX_REMINDER_SECONDS)
+    request_ids = (
+        Alert.objects.filter(
+            response=Alert.Response.NONE,
+            reminded_at__isnull=True,
+            created_at__lte=due,
+            request__status__in=ACTIVE_STATUSES,
+            request__expires_at__gt=now,
+        )
+        .order_by()
+        .values_list("request_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for request_id in list(request_ids[:DUE_BATCH]):
+        try:
+            with transaction.atomic():
+                peer_request = _locked(request_id)
+                if peer_request is None or peer_request.status not in ACTIVE_STATUSES:
+                    continue
+                silent = list(
+                    Alert.objects.filter(
+                        request=peer_request,
+                        response=Alert.Response.NONE,
+                        reminded_at__isnull=True,
+                        created_at__lte=due,
+                        peer__is_active=True,
+                        peer__opted_out_at__isnull=True,
+                        peer__phone_flagged_at__isnull=True,
+                    )
+                    .exclude(peer_id__in=busy_peer_ids())
+                    .select_related("peer")
+                    .order_by("-prescore", "pk")
+                )
+                if not silent:
+                    continue
+                Alert.objects.filter(pk__in=[alert.pk for alert in silent], reminded_at__isnull=True).update(
+                    reminded_at=now
+                )
+                _text_peers(
+                    alerts=silent,
+                    body=messages.reminder(peer_request=peer_request),
+                    kind=OutboundMessage.Kind.REMINDER,
+                    peer_request=peer_request,
+                    valid_until=peer_request.expires_at,
+                    now=now,
+                )
+                _event(
+                    peer_request=peer_request,
+                    kind=RequestEvent.Kind.REMINDED,
+                    at=now,
+                    detail=f"Reminded {len(silent)} peers who had not replied",
+                )
+                sent += len(silent)
+        except Exception:
+            logger.exception("Sweeper could not send the reminders of request %s", request_id)
+    return sent
+
+
+def end_assignments(*, now: dt.datetime | None = None) -> int:
+    """The sweeper: an assignment older than ``PEERRX_ASSIGNMENT_HOURS`` ends, so its peer can be
+    alerted again; returns how many ended."""
+    now = _now(now)
+    cutoff = now - dt.timedelta(hours=settings.PEERRX_ASSIGNMENT_HOURS)
+    ended = 0
+    due = live_assignments().filter(assigned_at__lte=cutoff).select_related("assigned_peer")
+    for peer_request in list(due.order_by("assigned_at")[:DUE_BATCH]):
+        if PeerRequest.objects.filter(
+            pk=peer_request.pk, status=RequestStatus.ASSIGNED, assignment_ended_at__isnull=True
+        ).update(assignment_ended_at=now):
+            _event(
+                peer_request=peer_request,
+                kind=RequestEvent.Kind.ASSIGNMENT_ENDED,
+                at=now,
+                peer=peer_request.assigned_peer,
+                detail=f"Ended automatically {settings.PEERRX_ASSIGNMENT_HOURS:g} h after assignment",
+            )
+            ended += 1
+    return ended
+
+
 # --- replies ------------------------------------------------------------------------------------
 
 
 class YesOutcome(StrEnum):
     RECORDED = "yes_recorded"  # collecting: in the running for the choice
+    RANKED = "yes_ranked"  # received before the choice but handled after it: ranked at the choice
     ALREADY_RECORDED = "yes_already_recorded"
     ASSIGNED = "assigned"  # open: the first YES wins
     ALREADY_ASSIGNED = "already_assigned_to_you"
     FILLED = "filled"  # someone else has it; the YES still counts for the record
     CLOSED = "closed"  # expired, cancelled, or this peer withdrew
+    BUSY = "busy"  # the peer is on another live assignment
 
 
 class NoOutcome(StrEnum):
@@ -473,32 +750,53 @@ class WithdrawOutcome(StrEnum):
 
 
 @transaction.atomic
-def record_yes(*, alert: Alert, now: dt.datetime | None = None) -> YesOutcome:
-    """A peer's YES to their alert.
+def record_yes(
+    *, alert: Alert, now: dt.datetime | None = None, received_at: dt.datetime | None = None
+) -> YesOutcome:
+    """A peer's YES to their alert, received at ``received_at`` (default ``now``), handled ``now``.
 
     The request row is locked first, so the YES and the choice never interleave: a YES is
     either seen by the choice or arrives after it (and then wins an open request, or is
-    told it is filled). Twenty simultaneous YES in the open window queue on that lock and
-    exactly one is assigned.
+    told it is filled). A YES counts by when Peer-RX received it: one received before the
+    choice time is ranked at the choice even if a worker gets to it later, and in an open
+    request the first YES received wins (earlier replies still waiting for a worker are
+    handled first). Twenty simultaneous YES in the open window queue on that lock and
+    exactly one is assigned. A peer busy on another live assignment is not assigned.
     """
     now = _now(now)
+    received_at = received_at or now
     peer_request = _locked(alert.request_id)
-    _catch_up(peer_request, now=now)
     alert = Alert.objects.select_related("peer__agency").get(pk=alert.pk)
+    in_time_for_choice = (
+        peer_request.status == RequestStatus.COLLECTING and received_at < peer_request.selection_due_at
+    )
+    if not in_time_for_choice:
+        _catch_up(peer_request, now=now)
+        alert.refresh_from_db()
     if alert.withdrawn_at is not None or peer_request.status in CLOSED_STATUSES:
         return YesOutcome.CLOSED
     if alert.is_assigned:
         return YesOutcome.ALREADY_ASSIGNED
+    if peer_request.status in ACTIVE_STATUSES and busy_elsewhere(peer=alert.peer, peer_request=peer_request):
+        return YesOutcome.BUSY
     first_yes = alert.response != Alert.Response.YES
     if first_yes:
         Alert.objects.filter(pk=alert.pk).update(
-            response=Alert.Response.YES, responded_at=now, decline_reason=""
+            response=Alert.Response.YES, responded_at=received_at, decline_reason=""
         )
-        alert.response, alert.responded_at, alert.decline_reason = Alert.Response.YES, now, ""
-        _event(peer_request=peer_request, kind=RequestEvent.Kind.REPLY_YES, at=now, peer=alert.peer)
+        alert.response, alert.responded_at, alert.decline_reason = Alert.Response.YES, received_at, ""
+        _event(peer_request=peer_request, kind=RequestEvent.Kind.REPLY_YES, at=received_at, peer=alert.peer)
+    if in_time_for_choice and now >= peer_request.selection_due_at and peer_request.pk not in _choosing.get():
+        # Handled after the choice time: the choice runs now, with this YES among the ranked.
+        _catch_up(peer_request, now=now)
+        return YesOutcome.RANKED
     if peer_request.status == RequestStatus.COLLECTING:
         return YesOutcome.RECORDED if first_yes else YesOutcome.ALREADY_RECORDED
     if peer_request.status == RequestStatus.OPEN:
+        _handle_earlier_replies(peer_request, before=received_at, now=now)
+        peer_request.refresh_from_db()
+        if peer_request.status != RequestStatus.OPEN:
+            return YesOutcome.FILLED
         assigned = _assign(
             peer_request=peer_request,
             alert=alert,
@@ -511,11 +809,16 @@ def record_yes(*, alert: Alert, now: dt.datetime | None = None) -> YesOutcome:
 
 
 @transaction.atomic
-def record_no(*, alert: Alert, reason: str = "", now: dt.datetime | None = None) -> NoOutcome:
-    """A peer's NO (a YES before the choice can still become a NO), with an optional reason."""
+def record_no(
+    *, alert: Alert, reason: str = "", now: dt.datetime | None = None, received_at: dt.datetime | None = None
+) -> NoOutcome:
+    """A peer's NO (a YES before the choice can still become a NO), with an optional reason;
+    it counts from ``received_at`` (default ``now``) as a YES does."""
     now = _now(now)
+    received_at = received_at or now
     peer_request = _locked(alert.request_id)
-    _catch_up(peer_request, now=now)
+    if not (peer_request.status == RequestStatus.COLLECTING and received_at < peer_request.selection_due_at):
+        _catch_up(peer_request, now=now)
     alert = Alert.objects.select_related("peer").get(pk=alert.pk)
     if alert.is_assigned:
         return NoOutcome.ASSIGNED_TO_YOU
@@ -524,13 +827,15 @@ def record_no(*, alert: Alert, reason: str = "", now: dt.datetime | None = None)
     changed = alert.response != Alert.Response.NO or (reason and reason != alert.decline_reason)
     if changed:
         Alert.objects.filter(pk=alert.pk).update(
-            response=Alert.Response.NO, responded_at=now, decline_reason=reason or alert.decline_reason
+            response=Alert.Response.NO,
+            responded_at=received_at,
+            decline_reason=reason or alert.decline_reason,
         )
     if alert.response != Alert.Response.NO:
         _event(
             peer_request=peer_request,
             kind=RequestEvent.Kind.REPLY_NO,
-            at=now,
+            at=received_at,
             peer=alert.peer,
             detail=Alert.DeclineReason(reason).label if reason else "",
         )
@@ -567,18 +872,14 @@ def withdraw(*, alert: Alert, now: dt.datetime | None = None) -> WithdrawOutcome
         at=now,
     )
     ranked = _store_ranking(peer_request=peer_request, now=now)
-    if ranked:
-        best = ranked[0]
-        _assign(
-            peer_request=peer_request,
-            alert=Alert.objects.get(pk=best.alert_id),
-            reason=f"Next best after a withdrawal: {best.reason}"
-            if best.reason
-            else "Next best after a withdrawal",
-            from_statuses=[RequestStatus.ASSIGNED],
-            now=now,
-            previous_peer=previous_peer,
-        )
+    if ranked and _assign_best(
+        peer_request,
+        ranked=ranked,
+        from_statuses=[RequestStatus.ASSIGNED],
+        now=now,
+        reason_prefix="Next best after a withdrawal: ",
+        previous_peer=previous_peer,
+    ):
         return WithdrawOutcome.REASSIGNED
     _move(
         peer_request,
@@ -693,13 +994,15 @@ def record_follow_up(
     note: str = "",
     now: dt.datetime | None = None,
 ) -> PeerRequest:
-    """Peer-RX staff followed up an expired request: outcome, note, who and when."""
+    """Peer-RX staff followed up an expired request, or a live one nobody could be alerted for:
+    outcome, note, who and when."""
     now = _now(now)
     if outcome not in PeerRequest.FollowUpOutcome.values:
         raise DispatchError("Choose an outcome.")
-    updated = PeerRequest.objects.filter(
-        pk=peer_request.pk, status=RequestStatus.EXPIRED, followed_up_at__isnull=True
-    ).update(followed_up_at=now, followed_up_by=actor, follow_up_outcome=outcome, follow_up_note=note.strip())
+    waiting = Q(status=RequestStatus.EXPIRED) | Q(status__in=ACTIVE_STATUSES, urgent_since__isnull=False)
+    updated = PeerRequest.objects.filter(waiting, pk=peer_request.pk, followed_up_at__isnull=True).update(
+        followed_up_at=now, followed_up_by=actor, follow_up_outcome=outcome, follow_up_note=note.strip()
+    )
     if not updated:
         raise DispatchError("This request is not waiting for a follow-up.")
     peer_request.refresh_from_db()

@@ -22,10 +22,14 @@ def expire_now(request_id: int) -> None:
 
 
 def sweep_now() -> None:
-    """Periodic safety net run by beat: due requests, unsent texts, replies whose handling
-    failed, and a heartbeat for /healthz."""
+    """Periodic work run by beat: due requests, assignments past their time, peers who became
+    available for live requests, reminders, unsent texts, replies whose handling failed, and a
+    heartbeat for /healthz."""
     now = timezone.now()
     services.complete_due_requests(now=now)
+    services.end_assignments(now=now)
+    services.alert_late_joiners(now=now)
+    services.send_reminders(now=now)
     send_due_messages(now=now)
     retry_unhandled_inbound(now=now)
     # Last, so a sweeper that keeps failing shows as stale on /healthz.

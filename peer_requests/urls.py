@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/live/", views.request_live, name="live"),
     path("<int:pk>/cancel/", views.request_cancel, name="cancel"),
     path("<int:pk>/resubmit/", views.request_resubmit, name="resubmit"),
+    path("<int:pk>/widen/", views.request_widen, name="widen"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import location_member_required, staff_required
 from accounts.roles import location_membership
+from core.choices import Need
 from peer_requests import selectors, services
 from peer_requests.forms import PRIVACY_NOTE, RequestForm, StaffRequestForm
 from peer_requests.models import ACTIVE_STATUSES, PeerRequest, RequestStatus
@@ -80,8 +81,19 @@ def request_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "peer_requests/form.html",
-        {"form": form, "privacy_note": PRIVACY_NOTE, "location": request.location},
+        {
+            "form": form,
+            "privacy_note": PRIVACY_NOTE,
+            "location": request.location,
+            "available": _available(request.location),
+        },
     )
+
+
+def _available(location) -> list[tuple[str, int]]:
+    """Peers who could be alerted now, per kind of support (counts only: no names)."""
+    counts = selectors.available_counts(location=location, at=timezone.now())
+    return [(label, counts[need]) for need, label in Need.choices]
 
 
 @staff_required
@@ -120,14 +132,16 @@ def _clock(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _live_context(peer_request: PeerRequest) -> dict:
+def _live_context(peer_request: PeerRequest, *, user) -> dict:
     now = timezone.now()
     active = peer_request.status in ACTIVE_STATUSES
     seconds_to_choice = max(0, int((peer_request.selection_due_at - now).total_seconds()))
     seconds_to_expiry = max(0, int((peer_request.expires_at - now).total_seconds()))
+    progress = selectors.request_progress(peer_request=peer_request)
     return {
         "peer_request": peer_request,
-        "progress": selectors.request_progress(peer_request=peer_request),
+        "progress": progress,
+        "nobody_alerted": active and progress.alerts == 0,
         "responders": list(selectors.responders(peer_request=peer_request)),
         "events": list(selectors.timeline(peer_request=peer_request)),
         "failed": list(selectors.failed_messages(peer_request=peer_request)),
@@ -139,6 +153,7 @@ def _live_context(peer_request: PeerRequest) -> dict:
         "expiry_countdown": _clock(seconds_to_expiry),
         "poll_seconds": POLL_SECONDS,
         "can_cancel": active,
+        "can_widen": active and peer_request.widened_at is None and user.is_staff,
         "can_resubmit": peer_request.status == RequestStatus.EXPIRED
         and getattr(peer_request, "resubmission", None) is None,
     }
@@ -147,14 +162,14 @@ def _live_context(peer_request: PeerRequest) -> dict:
 @request_viewer_required
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     peer_request = _get_visible(request, pk)
-    return render(request, "peer_requests/detail.html", _live_context(peer_request))
+    return render(request, "peer_requests/detail.html", _live_context(peer_request, user=request.user))
 
 
 @request_viewer_required
 def request_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The part of the request page htmx polls every few seconds while the request is live."""
     peer_request = _get_visible(request, pk)
-    return render(request, "peer_requests/_live.html", _live_context(peer_request))
+    return render(request, "peer_requests/_live.html", _live_context(peer_request, user=request.user))
 
 
 @require_POST
@@ -181,3 +196,21 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("peer_requests:detail", pk=peer_request.pk)
     messages.success(request, f"Resubmitted as request {new.code}.")
     return redirect("peer_requests:detail", pk=new.pk)
+
+
+@require_POST
+@staff_required
+def request_widen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Peer-RX staff alert the backup agencies' peers of a live request at once."""
+    peer_request = selectors.request_detail(queryset=selectors.visible_requests(user=request.user), pk=pk)
+    if peer_request is None:
+        raise Http404("No such request.")
+    try:
+        count = services.widen(peer_request=peer_request, actor=request.user)
+    except DispatchError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"Request {peer_request.code} widened: {count} peers of backup agencies alerted."
+        )
+    return redirect("peer_requests:detail", pk=peer_request.pk)

@@ -250,6 +250,14 @@ if PEERRX_EXPIRY_SECONDS <= PEERRX_SELECTION_SECONDS:
         f"({PEERRX_EXPIRY_SECONDS} <= {PEERRX_SELECTION_SECONDS})."
     )
 PEERRX_SWEEP_SECONDS = env_float("PEERRX_SWEEP_SECONDS", 5.0, minimum=0.5)
+# One reminder to a peer who has not replied this long after their alert (0: no reminders).
+PEERRX_REMINDER_SECONDS = env_int("PEERRX_REMINDER_SECONDS", 300, minimum=0)
+# While a request is live, alert peers who become eligible (each sweep), and widen to the backup
+# agencies when nobody said YES by the choice (or nobody could be alerted at submit).
+PEERRX_ALERT_LATE_JOINERS = env_bool("PEERRX_ALERT_LATE_JOINERS", True)
+PEERRX_WIDEN_TO_BACKUP = env_bool("PEERRX_WIDEN_TO_BACKUP", True)
+# An assignment keeps its peer busy (no other alert, no other assignment) this long at most.
+PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25)
 PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
 

@@ -198,21 +198,23 @@ def eligible_peers(
     need: str,
     county: County | int,
     at: dt.datetime,
+    backup: bool = False,
     queryset: QuerySet[Peer] | None = None,
 ) -> QuerySet[Peer]:
     """Who gets the alert for a request: the hard filters of matching, in one query.
 
     Active, not opted out, a number that can receive texts, a verified agency serving the
-    county, a validated unexpired credential qualifying for the need, and available at ``at``.
-    Credential expiry is judged on the date of ``at`` in the project's time zone.
+    county (with ``backup``: listing it as a backup county instead), a validated unexpired
+    credential qualifying for the need, and available at ``at``. Credential expiry is judged
+    on the date of ``at`` in the project's time zone. Whether a peer is busy on another
+    request is the request workflow's to add (``peer_requests.selectors.alertable_peers``).
     """
     _require_aware(at)
     today = timezone.localdate(at)
     county_id = county.pk if isinstance(county, County) else county
     peers = queryset if queryset is not None else Peer.objects.all()
-    serves_county = Agency.counties.through.objects.filter(
-        agency_id=OuterRef("agency_id"), county_id=county_id
-    )
+    area = Agency.backup_counties if backup else Agency.counties
+    serves_county = area.through.objects.filter(agency_id=OuterRef("agency_id"), county_id=county_id)
     qualifying = qualifying_credentials(today=today).filter(peer=OuterRef("pk")).filter(need_condition(need))
     peers = peers.filter(
         Exists(serves_county),

@@ -40,6 +40,7 @@ class Section:
 
 STAFF_REPORTS = [
     "summary",
+    "reach",
     "requests",
     "locations",
     "needs",
@@ -49,11 +50,15 @@ STAFF_REPORTS = [
     "staffing",
 ]
 AGENCY_REPORTS = STAFF_REPORTS
-LOCATION_REPORTS = ["summary", "requests", "needs", "characteristics", "staffing"]
+LOCATION_REPORTS = ["summary", "reach", "requests", "needs", "characteristics", "staffing"]
 
 
 def _summary(c: Criteria, v: View) -> Section:
     return Section(tables.summary_table(selectors.request_summary(criteria=c), agency_view=v.agency_view))
+
+
+def _reach(c: Criteria, v: View) -> Section:
+    return Section(tables.reach_table(selectors.filled_by_reach(criteria=c), agency_view=v.agency_view))
 
 
 def _requests(c: Criteria, v: View) -> Section:
@@ -186,6 +191,7 @@ def _staffing(c: Criteria, v: View) -> Section:
 
 BUILDERS: dict[str, Callable[[Criteria, View], Section]] = {
     "summary": _summary,
+    "reach": _reach,
     "requests": _requests,
     "locations": _locations,
     "needs": _needs,

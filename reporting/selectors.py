@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DurationField,
     Exists,
@@ -150,8 +151,9 @@ def requests_in_scope(*, criteria: Criteria) -> QuerySet[PeerRequest]:
 def _sent_q(c: Criteria) -> Q:
     """Alerts (or alert texts) sent in the range, by when they went out.
 
-    Alerts go out when a request is submitted, so this is the requests' range to within
-    seconds, and the whole-year reports need not join millions of alerts to requests.
+    Alerts go out while a request is live (most at submit, late joiners and the backup
+    agencies' within its 30 minutes), so this is the requests' range to within minutes, and
+    the whole-year reports need not join millions of alerts to requests.
     An agency only ever gets its own peers' alerts.
     """
     q = Q(created_at__gte=c.start_at, created_at__lt=c.end_at)
@@ -244,6 +246,62 @@ def request_summary(*, criteria: Criteria) -> RequestSummary:
         ]
     median, p90 = percentile_cont(counts, 0.5), percentile_cont(counts, 0.9)
     return RequestSummary(outcomes=_outcomes(totals), median_time_to_fill=median, p90_time_to_fill=p90)
+
+
+# How the assigned peer was reached: each step of the dispatch that can bring the peer.
+REACH = (
+    ("first", "First wave, at submit"),
+    ("late", "Became available later"),
+    ("reminder", "Said YES after the reminder"),
+    ("widened", "Backup agency (widened)"),
+)
+
+
+@dataclass(frozen=True)
+class ReachRow:
+    reach: str
+    label: str
+    filled: int
+    fill_rate: float | None  # of the requests placed
+    median_time_to_fill: dt.timedelta | None
+    p90_time_to_fill: dt.timedelta | None
+
+
+def filled_by_reach(*, criteria: Criteria) -> list[ReachRow]:
+    """Filled requests by how their peer was reached (first wave, late joiner, reminder,
+    widened), with fill rate and time to assignment for each: what each step buys (two queries)."""
+    placed = requests_in_scope(criteria=criteria).count()
+    reminded = Q(reminded_at__isnull=False, responded_at__gt=F("reminded_at"))
+    reach = Case(When(reminded, then=Value("reminder")), default=F("wave"), output_field=CharField())
+    assigned = Alert.objects.filter(
+        _request_q(criteria, prefix="request__"), _filled_q(criteria, prefix="request__"), is_assigned=True
+    ).annotate(reach=reach)
+    wait = _duration("request__assigned_at", "request__created_at")
+    counts: dict[str, list[tuple[dt.timedelta, int]]] = {name: [] for name, _label in REACH}
+    if connection.vendor == "postgresql":
+        seconds = Cast(Extract(wait, "epoch"), IntegerField())
+        found = assigned.annotate(seconds=seconds).values_list("reach", "seconds").annotate(n=Count("*"))
+        for name, value, n in found.order_by("reach", "seconds"):
+            counts.setdefault(name, []).append((dt.timedelta(seconds=value), n))
+    else:
+        for name, value in (
+            assigned.annotate(wait=wait).order_by("reach", "wait").values_list("reach", "wait")
+        ):
+            counts.setdefault(name, []).append((value, 1))
+    rows = []
+    for name, label in REACH:
+        filled = sum(n for _value, n in counts[name])
+        rows.append(
+            ReachRow(
+                reach=name,
+                label=label,
+                filled=filled,
+                fill_rate=_rate(filled, placed),
+                median_time_to_fill=percentile_cont(counts[name], 0.5),
+                p90_time_to_fill=percentile_cont(counts[name], 0.9),
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,27 @@ def summary_table(summary: selectors.RequestSummary, *, agency_view: bool) -> Ta
     )
 
 
+def reach_table(rows: list[selectors.ReachRow], *, agency_view: bool) -> Table:
+    return Table(
+        "reach",
+        "Filled, by how the peer was reached",
+        [
+            Column("How the peer was reached", TEXT),
+            Column("Filled by your peers" if agency_view else "Filled", COUNT),
+            Column("Share of requests placed", RATE),
+            Column("Median time to assignment", DURATION),
+            Column("90th percentile", DURATION),
+        ],
+        [
+            [row.label, row.filled, row.fill_rate, row.median_time_to_fill, row.p90_time_to_fill]
+            for row in rows
+        ],
+        note="Each request counts once, under the step that brought the peer who was assigned: "
+        "alerted at submit, alerted when they became available later, saying YES only after the "
+        "one reminder, or a backup agency's peer alerted when the net was widened.",
+    )
+
+
 def period_table(rows: list[selectors.PeriodRow], *, period: str) -> Table:
     first = "Week starting" if period == "week" else "Day"
     return Table(

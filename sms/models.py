@@ -27,6 +27,7 @@ class OutboundMessage(models.Model):
     class Kind(models.TextChoices):
         # To peers
         ALERT = "alert", "Alert"
+        REMINDER = "reminder", "Reminder"
         CONFIRMATION = "confirmation", "Assignment confirmation"
         FILLED = "filled", "Filled, thank you"
         CANCELLED = "cancelled", "Cancelled by the location, thank you"
@@ -35,6 +36,7 @@ class OutboundMessage(models.Model):
         LOCATION_ASSIGNED = "location_assigned", "Location: peer assigned"
         LOCATION_REOPENED = "location_reopened", "Location: request reopened"
         LOCATION_EXPIRED = "location_expired", "Location: no peer found"
+        LOCATION_NOBODY = "location_nobody", "Location: nobody available"
 
     to = models.CharField(max_length=32, db_index=True)
     body = models.TextField()

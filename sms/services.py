@@ -10,6 +10,7 @@ Incoming texts are stored once and handed to the inbound handler named in settin
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import random
@@ -83,6 +84,10 @@ PROVIDER_STATUS = {
 }
 
 _sleep: Callable[[float], None] = time.sleep  # replaced in tests
+# The inbound texts this thread is handling right now (a handler may handle earlier ones).
+_handling: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "sms_handling", default=frozenset()
+)
 
 
 # --- Queueing ---------------------------------------------------------------------------------
@@ -127,13 +132,21 @@ def queue_bulk(*, messages: list[OutboundMessage], now: dt.datetime | None = Non
     """Save many unsaved messages in one INSERT and enqueue their delivery on commit.
 
     Used for the alert fan-out: the ids go out in batch tasks, each sending its messages
-    concurrently, so a thousand alerts are not sent one after another.
+    concurrently, so a thousand alerts are not sent one after another. Under
+    PEERRX_SMS_MAX_PER_SECOND the messages reserve their send slots here, in list order, so
+    they leave in that order whichever worker thread gets to each first (the caller lists
+    the best-matched peers first).
     """
     now = now or timezone.now()
+    limiter = ratelimit.limiter()
+    slots_from = timezone.now()  # send slots run on the real clock
     for message in messages:
         message.to = str(message.to)
         message.created_at = message.created_at or now
         message.next_attempt_at = message.next_attempt_at or now
+        if limiter is not None:
+            message.rate_slot_at = slots_from + dt.timedelta(seconds=limiter.reserve())
+            message.next_attempt_at = max(message.next_attempt_at, message.rate_slot_at)
     saved = OutboundMessage.objects.bulk_create(messages)
     ids = [m.pk for m in saved]
     if ids:
@@ -521,17 +534,25 @@ def enqueue_inbound(*, inbound_id: int) -> None:
         )
 
 
-def handle_inbound_message(*, inbound_id: int, now: dt.datetime | None = None) -> str | None:
+def handle_inbound_message(
+    *, inbound_id: int, now: dt.datetime | None = None, skip_locked: bool = False
+) -> str | None:
     """Run the inbound handler on a stored, unhandled text and queue its answer; returns the answer.
 
     The row is locked and marked handled here, once: the handler's changes, the mark and the
     queued answer commit together or not at all, so a text handled twice (a redelivered task,
-    the sweeper racing a worker) acts once.
+    the sweeper racing a worker) acts once. ``skip_locked``: return at once if another worker
+    is handling the text right now.
     """
     now = now or timezone.now()
+    token = _handling.set(_handling.get() | {inbound_id})
     try:
         with transaction.atomic():
-            inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+            inbound = (
+                InboundMessage.objects.select_for_update(skip_locked=skip_locked)
+                .filter(pk=inbound_id)
+                .first()
+            )
             if inbound is None or inbound.handled_at is not None:
                 return None
             handled: Handled = handlers.inbound_handler()(
@@ -559,6 +580,35 @@ def handle_inbound_message(*, inbound_id: int, now: dt.datetime | None = None) -
         logger.exception("Could not handle inbound SMS %s; it will be retried", inbound_id)
         InboundMessage.objects.filter(pk=inbound_id, handled_at__isnull=True).update(outcome="error")
         return None
+    finally:
+        _handling.reset(token)
+
+
+def handle_earlier_texts(
+    *, from_numbers: list[str], received_before: dt.datetime, now: dt.datetime | None = None
+) -> int:
+    """Handle, oldest first, the texts from these numbers that arrived before ``received_before``
+    and are still waiting for a worker; returns how many this call tried.
+
+    For a caller that must see replies in the order they arrived whatever the queue's lag (the
+    choice at its deadline, the first YES of an open request). A text another worker is
+    handling at this moment is skipped: waiting for it could deadlock on the caller's locks;
+    so are the texts this thread is in the middle of handling (the caller may be one of them).
+    """
+    if not from_numbers:
+        return 0
+    waiting = (
+        InboundMessage.objects.filter(
+            from_number__in=from_numbers, handled_at__isnull=True, received_at__lt=received_before
+        )
+        .exclude(pk__in=_handling.get())
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    ids = list(waiting[:SWEEP_LIMIT])
+    for inbound_id in ids:
+        handle_inbound_message(inbound_id=inbound_id, now=now, skip_locked=True)
+    return len(ids)
 
 
 def retry_unhandled_inbound(*, now: dt.datetime | None = None) -> int:

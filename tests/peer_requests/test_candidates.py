@@ -83,6 +83,7 @@ def bulk_responders(peer_request: PeerRequest, count: int) -> None:
             assigned_peer=peer,
             created_at=T0 - dt.timedelta(days=1, hours=n),
             assigned_at=T0 - dt.timedelta(days=1, hours=n),
+            assignment_ended_at=T0 - dt.timedelta(days=1, hours=n - 1),
         )
 
 
@@ -176,6 +177,7 @@ class TestRankResponders:
                 assigned_peer=busy.peer,
                 created_at=at,
                 assigned_at=at,
+                assignment_ended_at=at + dt.timedelta(hours=1),
             )
         # The request itself never counts against its own peer.
         peer_request.assigned_peer, peer_request.assigned_at = other.peer, CHOICE - dt.timedelta(minutes=1)

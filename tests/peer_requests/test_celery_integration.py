@@ -1,9 +1,12 @@
 """A real Celery worker and beat, as separate processes, against Redis and the test database.
 
 Windows of a few seconds: one request gets a YES while collecting and is assigned, another
-gets nothing and expires, driven only by the countdown tasks and the beat sweeper.
+gets nothing and expires, driven only by the countdown tasks and the beat sweeper. Then the
+dispatch adapting: a peer who texts ON is alerted by the sweeper and wins, and a request with
+no YES at its choice widens to a backup agency.
 """
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -12,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.choices import Need
 from peer_requests import services
-from peer_requests.models import SWEEPER_HEARTBEAT, Heartbeat, PeerRequest, RequestEvent, RequestStatus
+from peer_requests.models import SWEEPER_HEARTBEAT, Alert, Heartbeat, PeerRequest, RequestEvent, RequestStatus
 from sms.models import OutboundMessage, OutboundStatus
 from tests.world import make_world, seed_reference_data
 
@@ -58,15 +61,15 @@ def _stop(process: subprocess.Popen) -> str:
     return process.stdout.read().decode(errors="replace")[-4000:] if process.stdout else ""
 
 
-@pytest.fixture
-def celery_processes(require_postgres, require_redis, settings, tmp_path):
+def _celery(*, redis_url: str, settings, tmp_path, selection: int, expiry: int):
+    """A worker and a beat on ``redis_url`` with these windows; yields them, stops them after."""
     import redis
 
     seed_reference_data()
-    settings.PEERRX_SELECTION_SECONDS = 2
-    settings.PEERRX_EXPIRY_SECONDS = 5
+    settings.PEERRX_SELECTION_SECONDS = selection
+    settings.PEERRX_EXPIRY_SECONDS = expiry
     # Purge: nothing left over from an earlier run in this broker database.
-    redis.Redis.from_url(require_redis).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "peerrx.settings",
         "DEBUG": "false",
@@ -74,10 +77,10 @@ def celery_processes(require_postgres, require_redis, settings, tmp_path):
         "ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": _test_database_url(),
         "DB_CONN_MAX_AGE": "0",
-        "CELERY_BROKER_URL": require_redis,
+        "CELERY_BROKER_URL": redis_url,
         "SMS_BACKEND": "console",
-        "PEERRX_SELECTION_SECONDS": "2",
-        "PEERRX_EXPIRY_SECONDS": "5",
+        "PEERRX_SELECTION_SECONDS": str(selection),
+        "PEERRX_EXPIRY_SECONDS": str(expiry),
         "PEERRX_SWEEP_SECONDS": "1",
         "PEERRX_VAR_DIR": str(tmp_path),
         "LOG_LEVEL": "INFO",
@@ -100,6 +103,17 @@ def celery_processes(require_postgres, require_redis, settings, tmp_path):
         if os.environ.get("PEERRX_SHOW_CELERY_LOGS"):
             for name, log in logs.items():
                 print(f"--- {name} ---\n{log}")  # noqa: T201
+
+
+@pytest.fixture
+def celery_processes(require_postgres, require_redis, settings, tmp_path):
+    yield from _celery(redis_url=require_redis, settings=settings, tmp_path=tmp_path, selection=2, expiry=5)
+
+
+@pytest.fixture
+def celery_processes_slower(require_postgres, require_redis, settings, tmp_path):
+    """Windows long enough for an ON text, a sweep and a YES before the choice."""
+    yield from _celery(redis_url=require_redis, settings=settings, tmp_path=tmp_path, selection=8, expiry=20)
 
 
 def test_a_real_worker_and_beat_assign_one_request_and_expire_another(celery_processes):
@@ -146,3 +160,68 @@ def test_a_real_worker_and_beat_assign_one_request_and_expire_another(celery_pro
     ).exists()
     for name, process in celery_processes.items():
         assert process.poll() is None, f"celery {name} exited early"
+
+
+def test_a_peer_who_texts_on_is_alerted_and_wins_and_a_request_without_yes_widens(celery_processes_slower):
+    from sms.services import receive_inbound
+    from tests.accounts.factories import CountyFactory
+    from tests.agencies.factories import AgencyFactory
+    from tests.peers.factories import AvailabilityOverrideFactory
+    from tests.world import eligible_peer
+
+    _wait_for(
+        lambda: Heartbeat.objects.filter(name=SWEEPER_HEARTBEAT).exists(),
+        timeout=60,
+        what="the first sweeper heartbeat (worker and beat running)",
+    )
+    world = make_world(peers=1)
+    now = timezone.now()
+    late = eligible_peer(agency=world.agency)
+    AvailabilityOverrideFactory(
+        peer=late,
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(hours=8),
+        is_available=False,
+    )
+    backup = AgencyFactory(name="Backup Peers", counties=[CountyFactory(name="Ulster")])
+    backup.backup_counties.add(world.location.county)
+    backup_peer = eligible_peer(agency=backup)
+
+    def submit() -> PeerRequest:
+        return services.submit_request(
+            location=world.location, need=Need.SUBSTANCE_USE, callback_contact="Desk", actor=None
+        )
+
+    wanted, unanswered = submit(), submit()
+    assert not wanted.alerts.filter(peer=late).exists()
+
+    def text(body: str, sid: str) -> None:
+        with transaction.atomic():  # the webhook's transaction: its commit enqueues the handling
+            receive_inbound(message_sid=sid, from_number=str(late.phone), body=body)
+
+    text("ON", "SM" + "a" * 32)
+    _wait_for(
+        lambda: wanted.alerts.filter(peer=late, wave=Alert.Wave.LATE).exists(),
+        timeout=6,
+        what="the peer who texted ON to be alerted by the sweeper",
+    )
+    text(f"YES {wanted.code}", "SM" + "b" * 32)
+
+    def finished() -> bool:
+        statuses = dict(PeerRequest.objects.values_list("pk", "status"))
+        return statuses[wanted.pk] == RequestStatus.ASSIGNED and statuses[unanswered.pk] == RequestStatus.OPEN
+
+    _wait_for(finished, timeout=30, what="the late joiner assigned and the other request open")
+    wanted.refresh_from_db()
+    assert wanted.assigned_peer == late
+    assert wanted.alerts.get(peer=late).responded_at < wanted.selection_due_at
+    unanswered.refresh_from_db()
+    assert unanswered.widened_at is not None
+    widened = unanswered.alerts.get(peer=backup_peer)
+    assert widened.wave == Alert.Wave.WIDENED
+    assert unanswered.events.filter(kind=RequestEvent.Kind.WIDENED).count() == 1
+    _wait_for(
+        lambda: OutboundMessage.objects.filter(alert=widened, status=OutboundStatus.SENT).exists(),
+        timeout=15,
+        what="the backup agency's peer's alert to be sent",
+    )

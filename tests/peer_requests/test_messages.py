@@ -61,6 +61,7 @@ def every_text(peer_request) -> dict[str, str]:
         "codes": ["4821", "1234"],
         "reason": "in_transit",
         "until": T0 + dt.timedelta(hours=8),
+        "assigned_to": PeerRequestFactory(code="1234"),
     }
     rendered = {}
     for name, function in inspect.getmembers(messages, inspect.isfunction):

@@ -61,7 +61,7 @@ class TestHandleInboundBookkeeping:
         assert first is not None
         assert second is None
         assert peer_request.events.filter(kind=RequestEvent.Kind.REPLY_YES).count() == 1
-        assert alert_of(peer_request, peer).responded_at == T0 + MINUTE
+        assert alert_of(peer_request, peer).responded_at == T0  # when it arrived, not when handled
 
     def test_an_unknown_number_gets_a_neutral_reply_and_nothing_happens(self, world):
         peer_request = submit(world)

@@ -218,7 +218,8 @@ class TestCompleteSelection:
         peer_request.refresh_from_db()
         assert peer_request.status == RequestStatus.OPEN
         assert peer_request.assigned_peer is None
-        assert kinds(peer_request)[-1] == RequestEvent.Kind.OPENED
+        # Opened, and the net widened to the backup agencies (of which this county has none).
+        assert kinds(peer_request)[-2:] == [RequestEvent.Kind.OPENED, RequestEvent.Kind.WIDENED]
 
     def test_it_does_nothing_before_the_choice_time(self):
         world = make_world(peers=1)
@@ -313,8 +314,9 @@ class TestRecordYes:
             alert=peer_request.alerts.get(), now=T0 + SELECTION + dt.timedelta(seconds=1)
         )
         assert outcome == YesOutcome.ASSIGNED
-        assert kinds(peer_request)[-3:] == [
+        assert kinds(peer_request)[-4:] == [
             RequestEvent.Kind.OPENED,
+            RequestEvent.Kind.WIDENED,
             RequestEvent.Kind.REPLY_YES,
             RequestEvent.Kind.ASSIGNED,
         ]
@@ -408,7 +410,11 @@ class TestExpire:
         world = make_world(peers=1)
         peer_request = submit(world)
         assert services.expire(request_id=peer_request.pk, now=T0 + EXPIRY) is True
-        assert kinds(peer_request)[-2:] == [RequestEvent.Kind.OPENED, RequestEvent.Kind.EXPIRED]
+        assert kinds(peer_request)[-3:] == [
+            RequestEvent.Kind.OPENED,
+            RequestEvent.Kind.WIDENED,
+            RequestEvent.Kind.EXPIRED,
+        ]
 
     def test_a_collecting_request_with_a_yes_is_assigned_rather_than_expired(self):
         world = make_world(peers=1)
@@ -598,7 +604,7 @@ class TestRecordFollowUp:
             services.record_follow_up(peer_request=peer_request, actor=staff, outcome="other", now=at)
 
     def test_it_refuses_a_request_that_is_not_expired_or_a_bad_outcome(self):
-        world = make_world(peers=0)
+        world = make_world(peers=1)  # alerted someone, so not urgent
         peer_request = submit(world)
         staff = StaffUserFactory()
         with pytest.raises(DispatchError):

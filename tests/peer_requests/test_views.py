@@ -423,3 +423,67 @@ class TestNavigation:
         client.force_login(user)
         body = client.get(reverse("peer_requests:list")).content.decode()
         assert reverse("peer_requests:create") not in body
+
+
+class TestAvailableNow:
+    def test_the_form_counts_the_peers_available_now_for_each_kind_of_support(
+        self, client, owner, world, django_assert_num_queries
+    ):
+        client.force_login(owner)
+        client.get(reverse("peer_requests:create"))  # warm up the session
+        # Session, user, membership, languages, and one count per kind of support.
+        with django_assert_num_queries(8):
+            response = client.get(reverse("peer_requests:create"))
+        assert response.context["available"] == [
+            ("Mental health", 0),
+            ("Substance use", 2),
+            ("Co-occurring", 2),
+        ]
+        assert "Peers available now:" in response.content.decode()
+        assert "Substance use 2" in response.content.decode()
+
+
+class TestNobodyAvailable:
+    def test_the_page_says_so_at_once_instead_of_peers_are_replying(self, client):
+        world = make_world(peers=0)
+        membership = LocationMembershipFactory(location=world.location)
+        peer_request = submit(world, at=None)
+        client.force_login(membership.user)
+        body = client.get(reverse("peer_requests:detail", args=[peer_request.pk])).content.decode()
+        assert "No peer is available right now" in body
+        assert "not even from the backup agencies" in body
+        assert "Peer-RX staff have been told" in body
+        assert "Peers are replying" not in body
+
+
+class TestWiden:
+    def url(self, peer_request):
+        return reverse("peer_requests:widen", args=[peer_request.pk])
+
+    def test_staff_widen_a_live_request_the_location_and_outsiders_cannot(
+        self, client, owner, outsider, staff, world
+    ):
+        peer_request = submit(world, at=None)
+        for user in (owner, outsider):
+            client.force_login(user)
+            assert client.post(self.url(peer_request)).status_code == 403
+        client.force_login(staff)
+        page = client.get(reverse("peer_requests:detail", args=[peer_request.pk])).content.decode()
+        assert "Alert the backup agencies now" in page
+        response = client.post(self.url(peer_request), follow=True)
+        assert response.status_code == 200
+        assert "widened: 0 peers of backup agencies alerted" in response.content.decode()
+        peer_request.refresh_from_db()
+        assert peer_request.widened_at is not None
+        assert "Alert the backup agencies now" not in response.content.decode()
+        client.post(self.url(peer_request))
+        assert peer_request.events.filter(kind=RequestEvent.Kind.WIDENED).count() == 1
+
+    def test_get_is_refused_and_a_closed_request_cannot_be_widened(self, client, staff, world):
+        peer_request = submit(world, at=None)
+        services.cancel_request(peer_request=peer_request, actor=None)
+        client.force_login(staff)
+        assert client.get(self.url(peer_request)).status_code == 405
+        response = client.post(self.url(peer_request), follow=True)
+        assert "Only a request still looking for a peer can be widened." in response.content.decode()
+        assert client.post(reverse("peer_requests:widen", args=[999999])).status_code == 404

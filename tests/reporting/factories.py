@@ -41,7 +41,9 @@ def filled_request(*, peer, after: dt.timedelta = dt.timedelta(minutes=10), **kw
     """A request assigned to ``peer`` ``after`` its creation, with the peer's YES alert."""
     request = ReportRequestFactory(status=RequestStatus.ASSIGNED, assigned_peer=peer, **kwargs)
     request.assigned_at = request.created_at + after
-    request.save(update_fields=["assigned_at"])
+    # Past assignments have ended: a peer is on one live assignment at most.
+    request.assignment_ended_at = request.assigned_at + dt.timedelta(hours=1)
+    request.save(update_fields=["assigned_at", "assignment_ended_at"])
     ReportAlertFactory(
         request=request,
         peer=peer,

@@ -66,6 +66,56 @@ class TestCriteria:
             Criteria(tz_name=name, start=dt.date(2026, 1, 1), end=dt.date(2026, 7, 1))
 
 
+class TestFilledByReach:
+    def test_it_splits_the_fills_by_the_step_that_reached_the_peer(self, world):
+        in_march = selectors.requests_in_scope(criteria=world.criteria())
+        assigned = list(
+            Alert.objects.filter(is_assigned=True, request__in=in_march)
+            .select_related("request")
+            .order_by("request__assigned_at")
+        )
+        assert len(assigned) == 3  # filled after 5, 15 and 35 minutes
+        five, fifteen, thirty_five = assigned
+        Alert.objects.filter(pk=five.pk).update(wave=Alert.Wave.LATE)
+        # Reminded before the YES: the reminder brought the peer.
+        Alert.objects.filter(pk=fifteen.pk).update(
+            reminded_at=fifteen.responded_at - dt.timedelta(seconds=30)
+        )
+        Alert.objects.filter(pk=thirty_five.pk).update(wave=Alert.Wave.WIDENED)
+        rows = {row.reach: row for row in selectors.filled_by_reach(criteria=world.criteria())}
+        assert [row.reach for row in selectors.filled_by_reach(criteria=world.criteria())] == [
+            "first",
+            "late",
+            "reminder",
+            "widened",
+        ]
+        assert {name: row.filled for name, row in rows.items()} == {
+            "first": 0,
+            "late": 1,
+            "reminder": 1,
+            "widened": 1,
+        }
+        assert rows["late"].fill_rate == pytest.approx(0.2)  # of the 5 placed
+        assert rows["reminder"].median_time_to_fill == dt.timedelta(minutes=15)
+        assert rows["widened"].p90_time_to_fill == dt.timedelta(minutes=35)
+        assert rows["first"].median_time_to_fill is None
+
+    def test_a_reminder_after_the_yes_does_not_count(self, world):
+        in_march = selectors.requests_in_scope(criteria=world.criteria())
+        alert = Alert.objects.filter(is_assigned=True, request__in=in_march).first()
+        Alert.objects.filter(pk=alert.pk).update(reminded_at=alert.responded_at + dt.timedelta(minutes=1))
+        rows = {row.reach: row.filled for row in selectors.filled_by_reach(criteria=world.criteria())}
+        assert rows == {"first": 3, "late": 0, "reminder": 0, "widened": 0}
+
+    def test_an_agency_sees_its_own_fills_only(self, world):
+        rows = selectors.filled_by_reach(criteria=world.criteria(agency_id=world.agency_a.id))
+        assert sum(row.filled for row in rows) == 2
+
+    def test_it_uses_two_queries(self, world, django_assert_num_queries):
+        with django_assert_num_queries(2):
+            selectors.filled_by_reach(criteria=world.criteria())
+
+
 class TestRequestSummary:
     def test_it_counts_outcomes_and_rates(self, world):
         summary = selectors.request_summary(criteria=world.criteria())
