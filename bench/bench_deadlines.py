@@ -212,9 +212,11 @@ class Outcome:
     by: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
 
 
-def submit_all(args: argparse.Namespace, world) -> tuple[list[int], set[int], float]:
+def submit_all(args: argparse.Namespace, worlds) -> tuple[list[int], set[int], float]:
     """Submit the requests at an even pace; every other one gets a YES by SMS at once (stored).
 
+    Requests come in pairs from one county each, whose one peer is alerted for both and says
+    YES to the first: a peer is busy once assigned, so each YES needs a peer of its own.
     Returns the ids, those with a YES, and the seconds the submissions took."""
     from core.choices import Need
     from peer_requests import services
@@ -226,12 +228,13 @@ def submit_all(args: argparse.Namespace, world) -> tuple[list[int], set[int], fl
         pause = started + i * args.spread / args.requests - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+        world = worlds[i // 2]
         peer_request = services.submit_request(
             location=world.location, need=Need.SUBSTANCE_USE, callback_contact="Charge nurse", actor=None
         )
         ids.append(peer_request.pk)
         if i % 2 == 0:
-            peer = world.peers[(i // 2) % len(world.peers)]
+            peer = world.peers[0]
             # Stored here; the worker handles it (sms.tasks.handle_inbound), as in production.
             receive_inbound(
                 message_sid=f"{YES_SID_PREFIX}{i:016d}",
@@ -435,7 +438,7 @@ def run(args: argparse.Namespace) -> int:
 
     call_command("migrate", verbosity=0)
     logging.getLogger("kombu").setLevel(logging.WARNING)  # the event receiver's "Connected to" line
-    world = make_world(peers=3)
+    worlds = [make_world(peers=1, county=f"County {k}") for k in range((args.requests + 1) // 2)]
     print(f"database {args.database_url} migrated; worker and beat starting (logs in {var_dir})", flush=True)
 
     child_env = os.environ | env
@@ -467,7 +470,7 @@ def run(args: argparse.Namespace) -> int:
             what="the first sweep (worker and beat running)",
         )
         print(f"submitting {args.requests} requests over {args.spread:g} s", flush=True)
-        ids, with_yes, submitted_in = submit_all(args, world)
+        ids, with_yes, submitted_in = submit_all(args, worlds)
         wait_for(
             lambda: not PeerRequest.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES).exists(),
             timeout=args.expiry + 3 * settings.PEERRX_SWEEP_SECONDS + 60,

@@ -53,6 +53,19 @@ def _reports(criteria):
         ("5. Peer response per agency", lambda: selectors.peer_response(criteria=criteria)),
         ("6. Competing priorities per agency", lambda: selectors.decline_reasons(criteria=criteria)),
         ("7. Staffing against need (weekday × hour)", lambda: selectors.staffing(criteria=criteria)),
+        ("Filled, by how the peer was reached", lambda: selectors.filled_by_reach(criteria=criteria)),
+        *[
+            (
+                f"Time to the patient's side, by {by}",
+                lambda by=by: selectors.time_to_bedside(criteria=criteria, by=by),
+            )
+            for by in selectors.BEDSIDE_GROUPS
+        ],
+        ("Encounters by outcome", lambda: selectors.encounters_by_outcome(criteria=criteria)),
+        (
+            "Encounters for billing, per agency, peer and month",
+            lambda: selectors.billing_units(criteria=criteria),
+        ),
     ]
 
 

@@ -70,6 +70,18 @@ def _generated_size(url: str) -> int | None:
             return None
         cursor.execute("SELECT requests FROM bench_dataset WHERE name = 'year'")
         row = cursor.fetchone()
+        # A year generated before requests had encounters (arrivals) is generated again.
+        cursor.execute(
+            "SELECT 1 FROM information_schema.columns "
+            "WHERE table_name = 'peer_requests_peerrequest' AND column_name = 'arrived_at'"
+        )
+        if cursor.fetchone() is None:
+            row = None
+        else:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM peer_requests_peerrequest WHERE arrived_at IS NOT NULL)"
+            )
+            row = row if cursor.fetchone()[0] else None
     conn.close()
     return row[0] if row else None
 
@@ -147,6 +159,14 @@ def _bulk_load(cursor, models):
 # alternates between them; the offsets keep up to seven peers of one request distinct.
 # Every statement is run with parameters, so SQL's modulo is written %%.
 AGENCY_OF = "(CASE WHEN {k} %% 2 = 0 THEN ({loc} * 7) %% 40 ELSE ({loc} * 13 + 5) %% 40 END)"
+# The request's assignment time and its encounter, as SQL over the generated row ``r``.
+ASSIGNED_AT = (
+    "(r.created_at + (CASE WHEN r.u_wait < 0.7 THEN 600 + r.u_wait * 40 "
+    "ELSE 600 + (r.u_wait - 0.7) * 3900 END) * interval '1 second')"
+)
+ARRIVES = "(r.status = 'assigned' AND r.u_arrive < 0.92)"
+ARRIVED_AT = f"({ASSIGNED_AT} + (5 + r.u_arrive / 0.92 * 60) * interval '1 minute')"
+FINISHED_AT = f"({ARRIVED_AT} + (10 + r.u_stay * 80) * interval '1 minute')"
 PEER_OF = "(" + AGENCY_OF + " * 75 + 1 + (({g} * 31 + {k} * 17) %% 75))"
 
 
@@ -295,13 +315,26 @@ def generate(*, requests: int) -> None:
                     "assigned_peer_id": "CASE WHEN r.status = 'assigned' THEN "
                     + PEER_OF.format(k="0", loc="r.location_id", g="r.id")
                     + " END",
-                    "assigned_at": "CASE WHEN r.status = 'assigned' THEN r.created_at + "
-                    "(CASE WHEN r.u_wait < 0.7 THEN 600 + r.u_wait * 40 "
-                    "ELSE 600 + (r.u_wait - 0.7) * 3900 END)"
-                    " * interval '1 second' END",
-                    # Every assignment of the past year has ended (one live one per peer at most).
-                    "assignment_ended_at": "CASE WHEN r.status = 'assigned' THEN r.created_at + "
-                    "interval '4 hours' END",
+                    "assigned_at": f"CASE WHEN r.status = 'assigned' THEN {ASSIGNED_AT} END",
+                    # The encounter: on the way 2 minutes after assignment; 92 % arrive 5 to 65
+                    # minutes later and stay 10 to 90 minutes; the others are closed automatically
+                    # after 4 hours. Every one has ended (one live assignment per peer at most).
+                    "on_way_at": f"CASE WHEN r.status = 'assigned' THEN {ASSIGNED_AT} "
+                    "+ interval '2 minutes' END",
+                    "arrived_at": f"CASE WHEN {ARRIVES} THEN {ARRIVED_AT} END",
+                    "finished_at": f"CASE WHEN {ARRIVES} THEN {FINISHED_AT} "
+                    f"WHEN r.status = 'assigned' THEN {ASSIGNED_AT} + interval '4 hours' END",
+                    "assignment_ended_at": f"CASE WHEN {ARRIVES} THEN {FINISHED_AT} "
+                    f"WHEN r.status = 'assigned' THEN {ASSIGNED_AT} + interval '4 hours' END",
+                    "finished_how": f"CASE WHEN {ARRIVES} AND r.u_stay < 0.75 THEN 'peer' "
+                    f"WHEN {ARRIVES} THEN 'location' WHEN r.status = 'assigned' THEN 'automatic' "
+                    "ELSE '' END",
+                    "encounter_outcome": f"CASE WHEN NOT ({ARRIVES}) THEN '' "
+                    "WHEN r.u_outcome < 0.55 THEN 'engaged' WHEN r.u_outcome < 0.75 THEN 'declined' "
+                    "WHEN r.u_outcome < 0.90 THEN 'referred' "
+                    "WHEN r.u_outcome < 0.97 THEN 'left' ELSE '' END",
+                    "naloxone_kit_given": f"CASE WHEN NOT ({ARRIVES}) OR r.u_outcome >= 0.97 THEN NULL "
+                    "ELSE r.u_need < 0.45 AND r.u_outcome < 0.5 END",
                     "closed_at": "CASE WHEN r.status = 'assigned' THEN NULL "
                     "ELSE r.created_at + interval '30 minutes' END",
                 },
@@ -311,7 +344,8 @@ def generate(*, requests: int) -> None:
                            ELSE 'cancelled' END AS status
                     FROM (
                       SELECT random() AS u_status, random() AS u_need, random() AS u_age,
-                        random() AS u_gender, random() AS u_wait,
+                        random() AS u_gender, random() AS u_wait, random() AS u_arrive,
+                        random() AS u_stay, random() AS u_outcome,
                         1 + floor(power(random(), 1.6) * {LOCATIONS})::int AS location_id,
                         (timestamp '{YEAR_START}' + floor(random() * {DAYS}) * interval '1 day'
                           + (CASE WHEN random() < 0.7 THEN 28800 + random() * 50400 ELSE random() * 86400 END)

@@ -1,7 +1,8 @@
 """The peers' SMS reply grammar: text in, one ``Command`` out. Pure: no database, no clock.
 
 Case-insensitive and tolerant of punctuation and spacing: the body is cut into words and
-numbers ("YES#4821", "yes 4821!", "Y4821" all read as YES 4821). Opt-out and opt-in keywords
+numbers ("YES#4821", "yes 4821!", "Y4821" all read as YES 4821; "OMW 4821 20" is on my way,
+about 20 minutes; "1Y" answers the menu after DONE). Opt-out and opt-in keywords
 count only when they are the whole message, as carriers and Twilio treat them; so "CANCEL 4821"
 withdraws from a request while a bare "CANCEL" unsubscribes.
 """
@@ -23,6 +24,11 @@ class Kind(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     BAD_HOURS = "bad_hours"  # ON/OFF with hours outside 1..72
+    ON_MY_WAY = "on_my_way"  # OMW [code] [minutes]
+    BAD_ETA = "bad_eta"  # OMW with minutes outside 1..240
+    ARRIVED = "arrived"  # HERE [code]
+    DONE = "done"  # DONE [code]
+    OUTCOME = "outcome"  # the DONE menu answered with a kit answer, e.g. "1Y"
     UNKNOWN = "unknown"
 
 
@@ -37,6 +43,17 @@ DECLINE_MENU = (
 # A menu answer ("2") refers to the peer's latest NO within this long.
 DECLINE_MENU_WINDOW = dt.timedelta(hours=2)
 
+# The menu after DONE: how the encounter ended, in the order peers see it. Codes only: nothing
+# about the person is ever asked or stored.
+OUTCOME_MENU = (
+    ("engaged", "engaged with support"),
+    ("declined", "declined support"),
+    ("referred", "referred to treatment"),
+    ("left", "patient left or unavailable"),
+)
+# The DONE menu is answered within this long of DONE.
+OUTCOME_MENU_WINDOW = dt.timedelta(hours=2)
+
 YES_WORDS = frozenset({"YES", "Y", "YEAH", "YEP", "YA", "YS", "YE", "YESS"})
 NO_WORDS = frozenset({"NO", "N", "NOPE", "NAH"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
@@ -44,11 +61,17 @@ HELP_WORDS = frozenset({"HELP", "INFO"})
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
 HOUR_WORDS = frozenset({"H", "HR", "HRS", "HOUR", "HOURS"})
+MINUTE_WORDS = frozenset({"M", "MIN", "MINS", "MINUTE", "MINUTES"})
+OMW_WORDS = frozenset({"OMW", "ONMYWAY"})
+ARRIVED_WORDS = frozenset({"HERE", "ARRIVED"})
+DONE_WORDS = frozenset({"DONE", "FINISHED"})
 
 # ON and OFF last 8 hours unless the peer says how many (1..72), e.g. "OFF 4".
 ON_HOURS = 8
 OFF_DEFAULT_HOURS = 8
 MAX_HOURS = 72
+# An ETA with OMW, in minutes.
+MAX_ETA_MINUTES = 240
 
 _TOKEN = re.compile(r"[A-Z]+|\d+")
 _CODE = re.compile(r"\d{4}")
@@ -60,6 +83,9 @@ class Command:
     code: str | None = None
     hours: int | None = None
     reason: str | None = None  # an Alert.DeclineReason value
+    minutes: int | None = None  # OMW's ETA
+    outcome: str | None = None  # an OUTCOME_MENU code
+    kit: bool | None = None  # a naloxone kit given (Y) or not (N)
 
 
 def tokens(body: str) -> list[str]:
@@ -75,6 +101,26 @@ def _reason(token: str) -> str | None:
     if token.isdigit() and 1 <= int(token) <= len(DECLINE_MENU):
         return DECLINE_MENU[int(token) - 1][0]
     return None
+
+
+def outcome_for(number: int) -> str | None:
+    """The DONE menu's code for the digit a peer texted, or None."""
+    return OUTCOME_MENU[number - 1][0] if 1 <= number <= len(OUTCOME_MENU) else None
+
+
+def _on_my_way(rest: list[str]) -> Command:
+    rest = rest[:-1] if rest and rest[-1] in MINUTE_WORDS else rest
+    code = _code(rest[0]) if rest else None
+    if code:
+        rest = rest[1:]
+    if not rest:
+        return Command(Kind.ON_MY_WAY, code=code)
+    if len(rest) == 1 and rest[0].isdigit():
+        minutes = int(rest[0])
+        if 1 <= minutes <= MAX_ETA_MINUTES:
+            return Command(Kind.ON_MY_WAY, code=code, minutes=minutes)
+        return Command(Kind.BAD_ETA)
+    return Command(Kind.UNKNOWN)
 
 
 def _compact(body: str) -> str:
@@ -117,6 +163,20 @@ def parse(body: str) -> Command:
 
     if len(words) == 1 and _reason(head):
         return Command(Kind.DECLINE_REASON, reason=_reason(head))
+    if len(words) == 2 and head.isdigit() and outcome_for(int(head)) and rest[0] in YES_WORDS | NO_WORDS:
+        return Command(Kind.OUTCOME, outcome=outcome_for(int(head)), kit=rest[0] in YES_WORDS)
+
+    if head in OMW_WORDS:
+        return _on_my_way(rest)
+    if words[:3] == ["ON", "MY", "WAY"]:
+        return _on_my_way(words[3:])
+    for kind, wording in ((Kind.ARRIVED, ARRIVED_WORDS), (Kind.DONE, DONE_WORDS)):
+        if head in wording:
+            if not rest:
+                return Command(kind)
+            if len(rest) == 1 and _code(rest[0]):
+                return Command(kind, code=rest[0])
+            return Command(Kind.UNKNOWN)
 
     if head in ("ON", "OFF"):
         kind = Kind.ON if head == "ON" else Kind.OFF

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from core.choices import Need
-from matching.grammar import DECLINE_MENU, MAX_HOURS
+from matching.grammar import DECLINE_MENU, MAX_ETA_MINUTES, MAX_HOURS, OUTCOME_MENU
 from peer_requests.models import PeerRequest
 from peers.models import Peer
 
@@ -77,7 +77,8 @@ def confirmation(*, peer_request: PeerRequest) -> str:
     return (
         f"Peer-RX {peer_request.code}: you're confirmed. Go to {location.name}, {location.address}. "
         f"Ask for {peer_request.callback_contact}. "
-        f"If you can't go after all, reply CANCEL {peer_request.code}."
+        f"Reply OMW {peer_request.code} 20 when you set off (minutes to arrive), HERE {peer_request.code} "
+        f"when you arrive, DONE {peer_request.code} when you finish. Can't go? CANCEL {peer_request.code}."
     )
 
 
@@ -89,6 +90,21 @@ def cancelled_by_location(*, peer_request: PeerRequest) -> str:
     return f"Peer-RX {peer_request.code}: the location cancelled this request. Thank you for saying YES!"
 
 
+def ack_reminder(*, peer_request: PeerRequest) -> str:
+    return (
+        f"Peer-RX {peer_request.code}: you're assigned to {peer_request.location.name}. "
+        f"Reply OMW {peer_request.code} 20 when you set off, or CANCEL {peer_request.code} if you can't go."
+    )
+
+
+def outcome_menu(*, peer_request: PeerRequest) -> str:
+    choices = ", ".join(f"{i} {label}" for i, (_code, label) in enumerate(OUTCOME_MENU, start=1))
+    return (
+        f"Peer-RX {peer_request.code}: thank you. How did it end? Reply {choices}, with Y or N for a "
+        "naloxone kit given, e.g. 1Y. No names or details, please."
+    )
+
+
 # --- Texts to the location's notification phone ---------------------------------------------
 
 
@@ -96,6 +112,35 @@ def location_assigned(*, peer_request: PeerRequest, peer: Peer) -> str:
     return (
         f"Peer-RX {peer_request.code}: {peer.full_name} of {peer.agency.name} is assigned and on the way. "
         f"Details: {request_url(peer_request)}"
+    )
+
+
+def location_on_the_way(*, peer_request: PeerRequest, peer: Peer, minutes: int | None) -> str:
+    about = f", about {minutes} min" if minutes else ""
+    return f"Peer-RX {peer_request.code}: {peer.full_name} is on the way{about}. {request_url(peer_request)}"
+
+
+def location_no_ack(*, peer_request: PeerRequest, peer: Peer) -> str:
+    return (
+        f"Peer-RX {peer_request.code}: no word yet from {peer.full_name} that they are on the way. "
+        f"Their agency has been told. Find another peer: {request_url(peer_request)}"
+    )
+
+
+def location_late(*, peer_request: PeerRequest, peer: Peer) -> str:
+    return (
+        f"Peer-RX {peer_request.code}: {peer.full_name} has not arrived yet. Their agency has been told. "
+        f"Mark the arrival or find another peer: {request_url(peer_request)}"
+    )
+
+
+def supervisor_notice(*, peer_request: PeerRequest, peer: Peer, what: str) -> str:
+    """The mail to the assigned peer's agency supervisors (no patient details)."""
+    return (
+        f"{what}.\n\nRequest {peer_request.code} at {peer_request.location.name} "
+        f"({peer_request.location.address}) was assigned to {peer.full_name}. Please reach them at "
+        f"{peer.phone}.\n\n"
+        f"{request_url(peer_request)}"
     )
 
 
@@ -221,9 +266,49 @@ def bad_hours() -> str:
 def help_text() -> str:
     return (
         "Peer-RX alerts for certified peers. Reply YES 1234 or NO 1234 with an alert's code, "
-        "ON/OFF [hours] for availability, CANCEL 1234 to withdraw, STOP to opt out. "
-        f"Questions: {settings.PEERRX_SUPPORT_CONTACT}"
+        "ON/OFF [hours] for availability; when assigned OMW 1234 [minutes], HERE 1234, DONE 1234, "
+        f"or CANCEL 1234 to withdraw; STOP to opt out. Questions: {settings.PEERRX_SUPPORT_CONTACT}"
     )
+
+
+def on_the_way_recorded(*, peer_request: PeerRequest) -> str:
+    return (
+        f"Peer-RX {peer_request.code}: thanks, the location knows you're on the way. "
+        f"Reply HERE {peer_request.code} when you arrive."
+    )
+
+
+def eta_updated(*, peer_request: PeerRequest) -> str:
+    return f"Peer-RX {peer_request.code}: thanks, the location has your new arrival time."
+
+
+def arrived_recorded(*, peer_request: PeerRequest) -> str:
+    return f"Peer-RX {peer_request.code}: arrival recorded. Reply DONE {peer_request.code} when you finish."
+
+
+def stage_already_recorded(*, peer_request: PeerRequest) -> str:
+    return f"Peer-RX {peer_request.code}: that was recorded already. Thank you."
+
+
+def not_assigned_to_you_code(*, code: str) -> str:
+    return f"Peer-RX: request {code} is not an assignment of yours under way. Reply HELP for the commands."
+
+
+def no_live_assignment() -> str:
+    return "Peer-RX: you have no assignment under way. Reply HELP for the commands."
+
+
+def bad_eta() -> str:
+    return f"Peer-RX: send the minutes to arrive as a number from 1 to {MAX_ETA_MINUTES}, e.g. OMW 1234 20."
+
+
+def no_outcome_expected() -> str:
+    return "Peer-RX: there is no finished encounter waiting for its outcome. Reply HELP for the commands."
+
+
+def outcome_recorded(*, peer_request: PeerRequest, kit: bool | None) -> str:
+    ask = " Was a naloxone kit given? Reply the number again with Y or N, e.g. 1Y." if kit is None else ""
+    return f"Peer-RX {peer_request.code}: outcome recorded. Thank you!{ask}"
 
 
 def opted_out() -> str:

@@ -15,8 +15,22 @@ class RequestStatus(models.TextChoices):
 ACTIVE_STATUSES = (RequestStatus.COLLECTING, RequestStatus.OPEN)
 
 
+class EncounterOutcome(models.TextChoices):
+    """How an encounter ended, as the peer texts it after DONE (codes only: nothing about the person)."""
+
+    ENGAGED = "engaged", "Engaged with support"
+    DECLINED = "declined", "Declined support"
+    REFERRED = "referred", "Referred to treatment"
+    LEFT = "left", "Patient left or unavailable"
+
+
 class PeerRequest(models.Model):
     """A location asking for a peer. It holds no detail about the person being helped."""
+
+    class FinishedHow(models.TextChoices):
+        PEER = "peer", "The peer texted DONE"
+        LOCATION = "location", "The location marked it finished"
+        AUTOMATIC = "automatic", "Closed automatically"
 
     class FollowUpOutcome(models.TextChoices):
         RESUBMITTED = "resubmitted", "Request resubmitted"
@@ -53,6 +67,39 @@ class PeerRequest(models.Model):
     # When the assigned peer's assignment ended (withdrawal ends it by reassigning): until then
     # the peer is busy and gets no other alert. PEERRX_ASSIGNMENT_HOURS after assignment at most.
     assignment_ended_at = models.DateTimeField(null=True, blank=True)
+    # The encounter, after assignment: on the way (with an ETA), arrived, finished, and its outcome.
+    on_way_at = models.DateTimeField(null=True, blank=True)
+    eta_at = models.DateTimeField(null=True, blank=True, help_text="When the peer said they would arrive.")
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    arrived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Location staff who marked the arrival; empty when the peer texted HERE.",
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_how = models.CharField(max_length=16, choices=FinishedHow.choices, blank=True)
+    encounter_outcome = models.CharField(max_length=16, choices=EncounterOutcome.choices, blank=True)
+    naloxone_kit_given = models.BooleanField(null=True, blank=True)
+    outcome_recorded_at = models.DateTimeField(null=True, blank=True)
+    outcome_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The supervisor who set or corrected it; empty when the peer texted it.",
+    )
+    # The acknowledgement and arrival watch: when the peer was reminded to send OMW, when the
+    # location and supervisors were told nobody acknowledged, and when they were told of a late arrival.
+    ack_reminded_at = models.DateTimeField(null=True, blank=True)
+    ack_escalated_at = models.DateTimeField(null=True, blank=True)
+    late_told_at = models.DateTimeField(null=True, blank=True)
     # When the backup agencies' peers were alerted (the second wave), if they were.
     widened_at = models.DateTimeField(null=True, blank=True)
     # When nobody at all could be alerted, even after widening: Peer-RX staff follow up at once.
@@ -96,6 +143,17 @@ class PeerRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Request {self.code} ({self.location})"
+
+    @property
+    def stage(self) -> str:
+        """Where an assigned request's encounter is: assigned, on_the_way, arrived or finished."""
+        if self.finished_at is not None:
+            return "finished"
+        if self.arrived_at is not None:
+            return "arrived"
+        if self.on_way_at is not None:
+            return "on_the_way"
+        return "assigned"
 
 
 class Alert(models.Model):
@@ -180,7 +238,14 @@ class RequestEvent(models.Model):
         REMINDED = "reminded", "Reminded the peers who had not replied"
         WIDENED = "widened", "Widened to backup agencies"
         NOBODY_AVAILABLE = "nobody", "Nobody available"
-        ASSIGNMENT_ENDED = "assign_ended", "Assignment ended"
+        ON_THE_WAY = "on_the_way", "Peer on the way"
+        ARRIVED = "arrived", "Peer arrived"
+        FINISHED = "finished", "Encounter finished"
+        OUTCOME = "outcome", "Encounter outcome recorded"
+        ACK_REMINDED = "ack_reminded", "Peer reminded to say they are on the way"
+        ACK_MISSING = "ack_missing", "No word from the peer: location and agency told"
+        LATE_ARRIVAL = "late_arrival", "Peer late: location and agency told"
+        NOT_COME = "not_come", "Location: the peer has not come"
 
     request = models.ForeignKey(PeerRequest, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from matching.grammar import DECLINE_MENU_WINDOW, Command, Kind, parse
+from matching.grammar import (
+    DECLINE_MENU,
+    DECLINE_MENU_WINDOW,
+    OUTCOME_MENU_WINDOW,
+    Command,
+    Kind,
+    outcome_for,
+    parse,
+)
 from peer_requests import messages, selectors, services
 from peer_requests.models import Alert
-from peer_requests.services import NoOutcome, WithdrawOutcome, YesOutcome
+from peer_requests.services import EncounterOutcomeRecorded, NoOutcome, WithdrawOutcome, YesOutcome
 from peers.models import Peer
 from peers.selectors import peer_for_number
 from sms.handlers import Handled, InboundText
@@ -71,8 +79,21 @@ def _no(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetime
     return messages.no_menu(peer_request=alert.request), outcome
 
 
-def _decline_reason(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+def _menu_number(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    """A bare digit answers whichever menu the peer got last: after DONE, or after NO."""
+    encounter = selectors.awaiting_outcome(peer=peer, since=now - OUTCOME_MENU_WINDOW)
     alert = selectors.awaiting_decline_reason(peer=peer, since=now - DECLINE_MENU_WINDOW)
+    number = next(i for i, (code, _label) in enumerate(DECLINE_MENU, start=1) if code == command.reason)
+    if (
+        encounter is not None
+        and outcome_for(number)
+        and (alert is None or alert.responded_at < encounter.finished_at)
+    ):
+        return _outcome(peer, Command(Kind.OUTCOME, outcome=outcome_for(number)), now)
+    return _decline_reason(peer, command, now, alert=alert)
+
+
+def _decline_reason(peer: Peer, command: Command, now: dt.datetime, *, alert: Alert | None) -> Answer:
     if alert is None:
         return messages.nothing_to_explain(), "decline_reason_unexpected"
     services.record_decline_reason(alert=alert, reason=command.reason)
@@ -87,6 +108,43 @@ def _withdraw(peer: Peer, command: Command, now: dt.datetime) -> Answer:
     if outcome == WithdrawOutcome.NOT_ASSIGNED:
         return messages.not_assigned_to_you(peer_request=alert.request), outcome
     return messages.withdrawn(peer_request=alert.request), outcome
+
+
+def _encounter(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    """OMW, HERE, DONE: about the peer's assignment under way (the code may be left out)."""
+    peer_request = selectors.live_assignment_of(peer=peer, code=command.code)
+    if peer_request is None:
+        if command.code:
+            return messages.not_assigned_to_you_code(code=command.code), "encounter_not_assigned"
+        return messages.no_live_assignment(), "encounter_not_assigned"
+    if command.kind == Kind.ON_MY_WAY:
+        outcome = services.record_on_the_way(
+            peer_request=peer_request, peer=peer, minutes=command.minutes, now=now
+        )
+        replies = {
+            EncounterOutcomeRecorded.ON_THE_WAY: messages.on_the_way_recorded,
+            EncounterOutcomeRecorded.ETA_UPDATED: messages.eta_updated,
+        }
+    elif command.kind == Kind.ARRIVED:
+        outcome = services.record_arrival(peer_request=peer_request, peer=peer, now=now)
+        replies = {EncounterOutcomeRecorded.ARRIVED: messages.arrived_recorded}
+    else:
+        outcome = services.record_finished(peer_request=peer_request, peer=peer, now=now)
+        if outcome == EncounterOutcomeRecorded.FINISHED:
+            return None, f"done_{outcome}"  # the outcome menu is its own text
+        replies = {}
+    answer = replies.get(outcome, messages.stage_already_recorded)
+    return answer(peer_request=peer_request), f"{command.kind}_{outcome}"
+
+
+def _outcome(peer: Peer, command: Command, now: dt.datetime) -> Answer:
+    encounter = selectors.awaiting_outcome(peer=peer, since=now - OUTCOME_MENU_WINDOW)
+    if encounter is None:
+        return messages.no_outcome_expected(), "outcome_unexpected"
+    services.record_outcome(
+        peer_request=encounter, outcome=command.outcome, naloxone_kit_given=command.kit, now=now
+    )
+    return messages.outcome_recorded(peer_request=encounter, kit=command.kit), "outcome"
 
 
 def _availability(peer: Peer, command: Command, now: dt.datetime) -> Answer:
@@ -106,7 +164,13 @@ def _act(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetim
         case Kind.NO:
             return _no(peer, command, now, received_at)
         case Kind.DECLINE_REASON:
-            return _decline_reason(peer, command, now)
+            return _menu_number(peer, command, now)
+        case Kind.ON_MY_WAY | Kind.ARRIVED | Kind.DONE:
+            return _encounter(peer, command, now)
+        case Kind.OUTCOME:
+            return _outcome(peer, command, now)
+        case Kind.BAD_ETA:
+            return messages.bad_eta(), "bad_eta"
         case Kind.WITHDRAW:
             return _withdraw(peer, command, now)
         case Kind.ON | Kind.OFF:

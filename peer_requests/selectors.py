@@ -222,6 +222,37 @@ def awaiting_decline_reason(*, peer: Peer, since: dt.datetime) -> Alert | None:
     )
 
 
+def live_assignment_of(*, peer: Peer, code: str | None = None) -> PeerRequest | None:
+    """The peer's assignment under way (at most one: ``one_live_assignment_per_peer``), if its
+    code is ``code`` when one is given."""
+    found = live_assignments().filter(assigned_peer=peer, finished_at__isnull=True).select_related("location")
+    if code is not None:
+        found = found.filter(code=code)
+    return found.first()
+
+
+def awaiting_outcome(*, peer: Peer, since: dt.datetime) -> PeerRequest | None:
+    """The peer's latest encounter finished since ``since`` whose outcome the peer has not texted
+    (the DONE menu's subject); not an automatic close."""
+    return (
+        PeerRequest.objects.filter(
+            assigned_peer=peer, finished_at__gte=since, outcome_recorded_at__isnull=True
+        )
+        .exclude(finished_how=PeerRequest.FinishedHow.AUTOMATIC)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def agency_encounters(*, agency: Agency) -> QuerySet[PeerRequest]:
+    """The agency's peers' finished encounters, newest first: the scope of its encounters pages."""
+    return (
+        PeerRequest.objects.filter(assigned_peer__agency=agency, finished_at__isnull=False)
+        .select_related("location", "assigned_peer")
+        .order_by("-finished_at", "-pk")
+    )
+
+
 # --- dispatch -------------------------------------------------------------------------------
 
 

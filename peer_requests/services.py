@@ -31,9 +31,18 @@ from accounts.services import record_audit
 from locations.models import Location
 from peer_requests import messages
 from peer_requests.candidates import prescore_peers, rank_responders
-from peer_requests.models import ACTIVE_STATUSES, Alert, PeerRequest, RequestEvent, RequestStatus
+from peer_requests.models import (
+    ACTIVE_STATUSES,
+    Alert,
+    EncounterOutcome,
+    PeerRequest,
+    RequestEvent,
+    RequestStatus,
+)
+from peer_requests.notifications import notify_supervisors
 from peer_requests.selectors import alertable_peers, busy_elsewhere, busy_peer_ids, live_assignments
 from peers.models import AvailabilityOverride, Language, Peer
+from peers.selectors import eligible_peers
 from peers.services import set_availability_override
 from sms.models import OutboundMessage
 from sms.services import handle_earlier_texts, queue_bulk, queue_message
@@ -46,6 +55,18 @@ CODE_ATTEMPTS = 30
 OPEN_WINDOW_REASON = "First YES while the request was open"
 DUE_BATCH = 200
 CLOSED_STATUSES = (RequestStatus.EXPIRED, RequestStatus.CANCELLED)
+# A new assignment (or a reopened request) starts its encounter afresh.
+ENCOUNTER_RESET = {
+    "on_way_at": None,
+    "eta_at": None,
+    "arrived_at": None,
+    "arrived_by": None,
+    "ack_reminded_at": None,
+    "ack_escalated_at": None,
+    "late_told_at": None,
+}
+# Without an ETA the peer is late an hour after assignment: the measure peer programmes keep.
+ARRIVAL_WITHOUT_ETA = dt.timedelta(minutes=60)
 
 
 class DispatchError(Exception):
@@ -387,6 +408,7 @@ def _assign(
         assigned_peer=peer,
         assigned_at=now,
         assignment_reason=reason[:300],
+        **ENCOUNTER_RESET,
     )
     if not moved:
         return False
@@ -586,49 +608,71 @@ def complete_due_requests(*, now: dt.datetime | None = None) -> SweepResult:
     return SweepResult(selected=selected, expired=expired_count)
 
 
-def _live_request_ids(**filters) -> list[int]:
-    return list(
-        PeerRequest.objects.filter(status__in=ACTIVE_STATUSES, **filters)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:DUE_BATCH]
-    )
-
-
 def alert_late_joiners(*, now: dt.datetime | None = None) -> int:
     """The sweeper: while a request is collecting or open, peers who have become eligible since
     (ON, weekly hours starting, an override, a credential validated, an agency verified, an
     opt-in, an assignment ended) get its alert; returns how many peers were alerted.
 
-    A widened request alerts its backup agencies' newly eligible peers too. Each request in
-    its own transaction under its lock; an alert per peer per request, ever. Off with
-    PEERRX_ALERT_LATE_JOINERS=false.
+    A widened request alerts its backup agencies' newly eligible peers too. Who could be alerted
+    is read for all live requests at once (one eligibility query per need and county, one for
+    the alerts they have); only a request with someone new is locked and alerted, in its own
+    transaction, so a sweep over many live requests stays cheap. An alert per peer per
+    request, ever. Off with PEERRX_ALERT_LATE_JOINERS=false.
     """
     now = _now(now)
-    alerted = 0
     if not settings.PEERRX_ALERT_LATE_JOINERS:
         return 0
-    for request_id in _live_request_ids(expires_at__gt=now):
+    live = list(
+        PeerRequest.objects.filter(status__in=ACTIVE_STATUSES, expires_at__gt=now)
+        .order_by("created_at")
+        .values_list("pk", "need", "location__county_id", "widened_at")[:DUE_BATCH]
+    )
+    if not live:
+        return 0
+    eligible: dict[tuple, set[int]] = {}
+    free = Peer.objects.exclude(pk__in=busy_peer_ids())
+    for _pk, need, county_id, widened_at in live:
+        for backup in (False, True) if widened_at is not None else (False,):
+            if (need, county_id, backup) not in eligible:
+                found = eligible_peers(need=need, county=county_id, at=now, backup=backup, queryset=free)
+                eligible[(need, county_id, backup)] = set(found.values_list("pk", flat=True))
+    alerted: dict[int, set[int]] = {}
+    for request_id, peer_id in Alert.objects.filter(request_id__in=[row[0] for row in live]).values_list(
+        "request_id", "peer_id"
+    ):
+        alerted.setdefault(request_id, set()).add(peer_id)
+    count = 0
+    for request_id, need, county_id, widened_at in live:
+        backups = (False, True) if widened_at is not None else (False,)
+        if not any(
+            eligible[(need, county_id, backup)] - alerted.get(request_id, set()) for backup in backups
+        ):
+            continue
         try:
-            with transaction.atomic():
-                peer_request = _locked(request_id)
-                if peer_request is None or peer_request.status not in ACTIVE_STATUSES:
-                    continue
-                late = _alert(peer_request=peer_request, wave=Alert.Wave.LATE, now=now)
-                if peer_request.widened_at is not None:
-                    late += _alert(peer_request=peer_request, wave=Alert.Wave.WIDENED, now=now, backup=True)
-                if late:
-                    alerted += len(late)
-                    _event(
-                        peer_request=peer_request,
-                        kind=RequestEvent.Kind.LATE_ALERTS,
-                        at=now,
-                        detail=f"Alerted {len(late)} peers who became available",
-                    )
-                    if peer_request.urgent_since is not None:
-                        PeerRequest.objects.filter(pk=peer_request.pk).update(urgent_since=None)
+            count += _alert_late_joiners_of(request_id, now=now)
         except Exception:
             logger.exception("Sweeper could not alert late joiners for request %s", request_id)
-    return alerted
+    return count
+
+
+@transaction.atomic
+def _alert_late_joiners_of(request_id: int, *, now: dt.datetime) -> int:
+    peer_request = _locked(request_id)
+    if peer_request is None or peer_request.status not in ACTIVE_STATUSES:
+        return 0
+    late = _alert(peer_request=peer_request, wave=Alert.Wave.LATE, now=now)
+    if peer_request.widened_at is not None:
+        late += _alert(peer_request=peer_request, wave=Alert.Wave.WIDENED, now=now, backup=True)
+    if late:
+        _event(
+            peer_request=peer_request,
+            kind=RequestEvent.Kind.LATE_ALERTS,
+            at=now,
+            detail=f"Alerted {len(late)} peers who became available",
+        )
+        if peer_request.urgent_since is not None:
+            PeerRequest.objects.filter(pk=peer_request.pk).update(urgent_since=None)
+    return len(late)
 
 
 def send_reminders(*, now: dt.datetime | None = None) -> int:
@@ -701,24 +745,23 @@ def send_reminders(*, now: dt.datetime | None = None) -> int:
 
 
 def end_assignments(*, now: dt.datetime | None = None) -> int:
-    """The sweeper: an assignment older than ``PEERRX_ASSIGNMENT_HOURS`` ends, so its peer can be
-    alerted again; returns how many ended."""
+    """The sweeper: an encounter still open ``PEERRX_ASSIGNMENT_HOURS`` after assignment is closed
+    automatically (recorded as such, so reports tell it apart), and its peer can be alerted
+    again; returns how many."""
     now = _now(now)
     cutoff = now - dt.timedelta(hours=settings.PEERRX_ASSIGNMENT_HOURS)
     ended = 0
-    due = live_assignments().filter(assigned_at__lte=cutoff).select_related("assigned_peer")
-    for peer_request in list(due.order_by("assigned_at")[:DUE_BATCH]):
-        if PeerRequest.objects.filter(
-            pk=peer_request.pk, status=RequestStatus.ASSIGNED, assignment_ended_at__isnull=True
-        ).update(assignment_ended_at=now):
-            _event(
-                peer_request=peer_request,
-                kind=RequestEvent.Kind.ASSIGNMENT_ENDED,
-                at=now,
-                peer=peer_request.assigned_peer,
-                detail=f"Ended automatically {settings.PEERRX_ASSIGNMENT_HOURS:g} h after assignment",
-            )
-            ended += 1
+    for request_id in list(
+        live_assignments()
+        .filter(assigned_at__lte=cutoff)
+        .order_by("assigned_at")
+        .values_list("pk", flat=True)[:DUE_BATCH]
+    ):
+        peer_request = PeerRequest.objects.get(pk=request_id)
+        ended += (
+            record_finished(peer_request=peer_request, how=PeerRequest.FinishedHow.AUTOMATIC, now=now)
+            == EncounterOutcomeRecorded.FINISHED
+        )
     return ended
 
 
@@ -853,31 +896,75 @@ def record_decline_reason(*, alert: Alert, reason: str) -> bool:
 
 @transaction.atomic
 def withdraw(*, alert: Alert, now: dt.datetime | None = None) -> WithdrawOutcome:
-    """The assigned peer texts CANCEL <code>: the next-best YES is assigned, else the request
-    reopens to the first YES until its expiry (or expires at once if that has passed)."""
+    """The assigned peer texts CANCEL <code> before arriving: the next-best YES is assigned, else
+    the request reopens to the first YES until its expiry (or expires at once if that has passed)."""
     now = _now(now)
     peer_request = _locked(alert.request_id)
     alert = Alert.objects.select_related("peer__agency").get(pk=alert.pk)
-    if peer_request.status != RequestStatus.ASSIGNED or peer_request.assigned_peer_id != alert.peer_id:
+    if (
+        peer_request.status != RequestStatus.ASSIGNED
+        or peer_request.assigned_peer_id != alert.peer_id
+        or peer_request.arrived_at is not None
+    ):
         return WithdrawOutcome.NOT_ASSIGNED
+    return _replace_assigned(
+        peer_request,
+        alert=alert,
+        now=now,
+        actor=None,
+        kind=RequestEvent.Kind.WITHDRAWN,
+        audit=("request.withdrawn", f"{alert.peer.full_name} withdrew by SMS"),
+        reason_prefix="Next best after a withdrawal: ",
+    )
+
+
+@transaction.atomic
+def peer_has_not_come(
+    *, peer_request: PeerRequest, actor: User | None, now: dt.datetime | None = None
+) -> WithdrawOutcome:
+    """Location staff say the assigned peer has not come: the next-best YES is assigned, else the
+    request reopens (a person decided; nothing is reassigned without one). Raises DispatchError
+    when no peer is on the way to this request."""
+    now = _now(now)
+    locked = _locked(peer_request.pk)
+    if locked is None or locked.status != RequestStatus.ASSIGNED or locked.arrived_at is not None:
+        raise DispatchError("No peer is on the way to this request.")
+    alert = Alert.objects.select_related("peer__agency").get(request=locked, is_assigned=True)
+    return _replace_assigned(
+        locked,
+        alert=alert,
+        now=now,
+        actor=actor,
+        kind=RequestEvent.Kind.NOT_COME,
+        audit=("request.peer_not_come", f"{alert.peer.full_name} had not come"),
+        reason_prefix="Next best after the peer had not come: ",
+    )
+
+
+def _replace_assigned(
+    peer_request: PeerRequest,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    actor: User | None,
+    kind: str,
+    audit: tuple[str, str],
+    reason_prefix: str,
+) -> WithdrawOutcome:
+    """The assigned peer is no longer coming: take them off (their YES no longer counts) and assign
+    the next best, or reopen. The caller holds the request's lock."""
     if not Alert.objects.filter(pk=alert.pk, is_assigned=True).update(is_assigned=False, withdrawn_at=now):
         return WithdrawOutcome.NOT_ASSIGNED
     previous_peer = alert.peer
-    _event(peer_request=peer_request, kind=RequestEvent.Kind.WITHDRAWN, at=now, peer=previous_peer)
-    record_audit(
-        actor=None,
-        action="request.withdrawn",
-        target=peer_request,
-        detail=f"{previous_peer.full_name} withdrew by SMS",
-        at=now,
-    )
+    _event(peer_request=peer_request, kind=kind, at=now, peer=previous_peer, actor=actor)
+    record_audit(actor=actor, action=audit[0], target=peer_request, detail=audit[1], at=now)
     ranked = _store_ranking(peer_request=peer_request, now=now)
     if ranked and _assign_best(
         peer_request,
         ranked=ranked,
         from_statuses=[RequestStatus.ASSIGNED],
         now=now,
-        reason_prefix="Next best after a withdrawal: ",
+        reason_prefix=reason_prefix,
         previous_peer=previous_peer,
     ):
         return WithdrawOutcome.REASSIGNED
@@ -888,6 +975,7 @@ def withdraw(*, alert: Alert, now: dt.datetime | None = None) -> WithdrawOutcome
         assigned_peer=None,
         assigned_at=None,
         assignment_reason="",
+        **ENCOUNTER_RESET,
     )
     _event(peer_request=peer_request, kind=RequestEvent.Kind.REOPENED, at=now)
     if _expire_locked(peer_request, now=now):
@@ -899,6 +987,268 @@ def withdraw(*, alert: Alert, now: dt.datetime | None = None) -> WithdrawOutcome
         now=now,
     )
     return WithdrawOutcome.REOPENED
+
+
+# --- the encounter: on the way, arrived, finished, its outcome -------------------------------------
+
+
+class EncounterOutcomeRecorded(StrEnum):
+    ON_THE_WAY = "on_the_way"
+    ETA_UPDATED = "eta_updated"
+    ARRIVED = "arrived"
+    FINISHED = "finished"
+    ALREADY = "already"  # this stage was recorded before (by the peer or the location)
+    NOT_ASSIGNED = "not_assigned"  # not this peer's live assignment, or it is over
+
+
+def _live_encounter(peer_request: PeerRequest | None, *, peer: Peer | None) -> bool:
+    return (
+        peer_request is not None
+        and peer_request.status == RequestStatus.ASSIGNED
+        and peer_request.finished_at is None
+        and (peer is None or peer_request.assigned_peer_id == peer.pk)
+    )
+
+
+@transaction.atomic
+def record_on_the_way(
+    *, peer_request: PeerRequest, peer: Peer, minutes: int | None = None, now: dt.datetime | None = None
+) -> EncounterOutcomeRecorded:
+    """OMW [minutes]: the assigned peer is on the way, arriving in about ``minutes``; the location
+    is told ("Linda Reyes is on her way, about 20 min"). A second OMW only updates the ETA."""
+    now = _now(now)
+    locked = _locked(peer_request.pk)
+    if not _live_encounter(locked, peer=peer) or locked.arrived_at is not None:
+        return (
+            EncounterOutcomeRecorded.NOT_ASSIGNED
+            if not _live_encounter(locked, peer=peer)
+            else EncounterOutcomeRecorded.ALREADY
+        )
+    eta = now + dt.timedelta(minutes=minutes) if minutes else None
+    first = locked.on_way_at is None
+    if not first and eta is None:
+        return EncounterOutcomeRecorded.ALREADY
+    changes = {"eta_at": eta} if not first else {"on_way_at": now, "eta_at": eta}
+    PeerRequest.objects.filter(pk=locked.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    _event(
+        peer_request=locked,
+        kind=RequestEvent.Kind.ON_THE_WAY,
+        at=now,
+        peer=peer,
+        detail=f"about {minutes} min" if minutes else "",
+    )
+    _text_location(
+        peer_request=locked,
+        kind=OutboundMessage.Kind.LOCATION_ON_THE_WAY,
+        body=messages.location_on_the_way(peer_request=locked, peer=peer, minutes=minutes),
+        now=now,
+    )
+    return EncounterOutcomeRecorded.ON_THE_WAY if first else EncounterOutcomeRecorded.ETA_UPDATED
+
+
+@transaction.atomic
+def record_arrival(
+    *,
+    peer_request: PeerRequest,
+    actor: User | None = None,
+    peer: Peer | None = None,
+    now: dt.datetime | None = None,
+) -> EncounterOutcomeRecorded:
+    """The peer is at the patient's side: HERE from the peer, or "Peer arrived" from location staff
+    (``actor``). Recorded once, whoever is first (a conditional update)."""
+    now = _now(now)
+    locked = _locked(peer_request.pk)
+    if not _live_encounter(locked, peer=peer):
+        return EncounterOutcomeRecorded.NOT_ASSIGNED
+    by = actor if actor is not None and actor.is_authenticated else None
+    if not PeerRequest.objects.filter(pk=locked.pk, arrived_at__isnull=True).update(
+        arrived_at=now, arrived_by=by
+    ):
+        return EncounterOutcomeRecorded.ALREADY
+    locked.arrived_at, locked.arrived_by = now, by
+    _event(
+        peer_request=locked,
+        kind=RequestEvent.Kind.ARRIVED,
+        at=now,
+        actor=by,
+        peer=locked.assigned_peer,
+        detail="marked by the location" if by else "texted HERE",
+    )
+    return EncounterOutcomeRecorded.ARRIVED
+
+
+@transaction.atomic
+def record_finished(
+    *,
+    peer_request: PeerRequest,
+    actor: User | None = None,
+    peer: Peer | None = None,
+    how: str = PeerRequest.FinishedHow.PEER,
+    now: dt.datetime | None = None,
+) -> EncounterOutcomeRecorded:
+    """The encounter is over: DONE from the peer, "Encounter finished" from location staff, or the
+    sweeper's automatic close. The peer is free again, and gets the outcome menu (not after an
+    automatic close: nobody said it took place)."""
+    now = _now(now)
+    locked = _locked(peer_request.pk)
+    if not _live_encounter(locked, peer=peer):
+        return EncounterOutcomeRecorded.NOT_ASSIGNED
+    by = actor if actor is not None and actor.is_authenticated else None
+    finished = PeerRequest.objects.filter(pk=locked.pk, finished_at__isnull=True).update(
+        finished_at=now, finished_by=by, finished_how=how, assignment_ended_at=now
+    )
+    if not finished:
+        return EncounterOutcomeRecorded.ALREADY
+    locked.finished_at, locked.finished_how, locked.assignment_ended_at = now, how, now
+    assigned = Peer.objects.get(pk=locked.assigned_peer_id)
+    detail = PeerRequest.FinishedHow(how).label
+    if how == PeerRequest.FinishedHow.AUTOMATIC:
+        detail = f"Closed automatically {settings.PEERRX_ASSIGNMENT_HOURS:g} h after assignment"
+    _event(
+        peer_request=locked, kind=RequestEvent.Kind.FINISHED, at=now, actor=by, peer=assigned, detail=detail
+    )
+    if how != PeerRequest.FinishedHow.AUTOMATIC:
+        _text_peer(
+            peer=assigned,
+            body=messages.outcome_menu(peer_request=locked),
+            kind=OutboundMessage.Kind.OUTCOME_MENU,
+            peer_request=locked,
+            alert=None,
+            now=now,
+        )
+    return EncounterOutcomeRecorded.FINISHED
+
+
+@transaction.atomic
+def record_outcome(
+    *,
+    peer_request: PeerRequest,
+    outcome: str,
+    naloxone_kit_given: bool | None,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> PeerRequest:
+    """How a finished encounter ended (codes only), texted by the peer or set or corrected by a
+    supervisor (``actor``). Raises DispatchError for an unfinished encounter or an unknown code."""
+    now = _now(now)
+    if outcome not in EncounterOutcome.values:
+        raise DispatchError("Choose how the encounter ended.")
+    locked = _locked(peer_request.pk)
+    if (
+        locked is None
+        or locked.finished_at is None
+        or (locked.finished_how == PeerRequest.FinishedHow.AUTOMATIC and actor is None)
+    ):
+        raise DispatchError("This encounter has not finished.")
+    by = actor if actor is not None and actor.is_authenticated else None
+    PeerRequest.objects.filter(pk=locked.pk).update(
+        encounter_outcome=outcome,
+        naloxone_kit_given=naloxone_kit_given,
+        outcome_recorded_at=now,
+        outcome_recorded_by=by,
+    )
+    kit = {True: "naloxone kit given", False: "no naloxone kit", None: "naloxone kit not said"}[
+        naloxone_kit_given
+    ]
+    _event(
+        peer_request=locked,
+        kind=RequestEvent.Kind.OUTCOME,
+        at=now,
+        actor=by,
+        detail=f"{EncounterOutcome(outcome).label}; {kit}",
+    )
+    if by is not None:
+        record_audit(
+            actor=by, action="request.outcome", target=locked, detail=EncounterOutcome(outcome).label, at=now
+        )
+    locked.refresh_from_db()
+    return locked
+
+
+def watch_encounters(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The sweeper's watch over assigned peers: one reminder to text OMW after PEERRX_ACK_SECONDS;
+    after twice that, the location and the agency's supervisors are told; and if the peer has
+    not arrived by the ETA plus PEERRX_ARRIVAL_GRACE_SECONDS (an hour after assignment without
+    an ETA) they are told too. Nothing is reassigned without a person deciding. Each step once
+    (conditional updates); returns how many of each."""
+    now = _now(now)
+    ack = dt.timedelta(seconds=settings.PEERRX_ACK_SECONDS)
+    grace = dt.timedelta(seconds=settings.PEERRX_ARRIVAL_GRACE_SECONDS)
+    watched = (
+        live_assignments()
+        .filter(finished_at__isnull=True, arrived_at__isnull=True)
+        .select_related("assigned_peer__agency", "location")
+    )
+    silent = watched.filter(on_way_at__isnull=True)
+    done = {"reminded": 0, "told_no_ack": 0, "told_late": 0}
+    for peer_request in list(
+        silent.filter(ack_reminded_at__isnull=True, assigned_at__lte=now - ack)[:DUE_BATCH]
+    ):
+        if PeerRequest.objects.filter(pk=peer_request.pk, ack_reminded_at__isnull=True).update(
+            ack_reminded_at=now
+        ):
+            with transaction.atomic():
+                _event(
+                    peer_request=peer_request,
+                    kind=RequestEvent.Kind.ACK_REMINDED,
+                    at=now,
+                    peer=peer_request.assigned_peer,
+                )
+                _text_peer(
+                    peer=peer_request.assigned_peer,
+                    body=messages.ack_reminder(peer_request=peer_request),
+                    kind=OutboundMessage.Kind.ACK_REMINDER,
+                    peer_request=peer_request,
+                    alert=None,
+                    now=now,
+                )
+            done["reminded"] += 1
+    for peer_request in list(
+        silent.filter(ack_escalated_at__isnull=True, assigned_at__lte=now - 2 * ack)[:DUE_BATCH]
+    ):
+        if PeerRequest.objects.filter(pk=peer_request.pk, ack_escalated_at__isnull=True).update(
+            ack_escalated_at=now
+        ):
+            with transaction.atomic():
+                _tell_about(
+                    peer_request,
+                    kind=RequestEvent.Kind.ACK_MISSING,
+                    sms_kind=OutboundMessage.Kind.LOCATION_ACK_MISSING,
+                    body=messages.location_no_ack(peer_request=peer_request, peer=peer_request.assigned_peer),
+                    now=now,
+                )
+            done["told_no_ack"] += 1
+    late = watched.filter(late_told_at__isnull=True).filter(
+        Q(eta_at__isnull=False, eta_at__lte=now - grace)
+        | Q(eta_at__isnull=True, assigned_at__lte=now - ARRIVAL_WITHOUT_ETA)
+    )
+    for peer_request in list(late[:DUE_BATCH]):
+        if PeerRequest.objects.filter(pk=peer_request.pk, late_told_at__isnull=True).update(late_told_at=now):
+            with transaction.atomic():
+                _tell_about(
+                    peer_request,
+                    kind=RequestEvent.Kind.LATE_ARRIVAL,
+                    sms_kind=OutboundMessage.Kind.LOCATION_LATE,
+                    body=messages.location_late(peer_request=peer_request, peer=peer_request.assigned_peer),
+                    now=now,
+                )
+            done["told_late"] += 1
+    return done
+
+
+def _tell_about(peer_request: PeerRequest, *, kind: str, sms_kind: str, body: str, now: dt.datetime) -> None:
+    """A timeline event, a text to the location, and a mail to the assigned peer's agency supervisors."""
+    _event(peer_request=peer_request, kind=kind, at=now, peer=peer_request.assigned_peer)
+    _text_location(peer_request=peer_request, kind=sms_kind, body=body, now=now)
+    notify_supervisors(
+        agency=peer_request.assigned_peer.agency,
+        subject=f"Peer-RX request {peer_request.code}: {RequestEvent.Kind(kind).label}",
+        body=messages.supervisor_notice(
+            peer_request=peer_request, peer=peer_request.assigned_peer, what=RequestEvent.Kind(kind).label
+        ),
+    )
 
 
 def set_availability_by_sms(*, peer: Peer, is_available: bool, hours: int, now: dt.datetime | None = None):

@@ -22,12 +22,14 @@ def expire_now(request_id: int) -> None:
 
 
 def sweep_now() -> None:
-    """Periodic work run by beat: due requests, assignments past their time, peers who became
+    """Periodic work run by beat: due requests, encounters closed automatically or watched for an
+    acknowledgement and a late arrival, peers who became
     available for live requests, reminders, unsent texts, replies whose handling failed, and a
     heartbeat for /healthz."""
     now = timezone.now()
     services.complete_due_requests(now=now)
     services.end_assignments(now=now)
+    services.watch_encounters(now=now)
     services.alert_late_joiners(now=now)
     services.send_reminders(now=now)
     send_due_messages(now=now)

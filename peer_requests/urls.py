@@ -13,4 +13,7 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.request_cancel, name="cancel"),
     path("<int:pk>/resubmit/", views.request_resubmit, name="resubmit"),
     path("<int:pk>/widen/", views.request_widen, name="widen"),
+    path("<int:pk>/arrived/", views.request_arrived, name="arrived"),
+    path("<int:pk>/finished/", views.request_finished, name="finished"),
+    path("<int:pk>/not-come/", views.request_not_come, name="not_come"),
 ]

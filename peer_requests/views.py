@@ -135,6 +135,8 @@ def _clock(seconds: int) -> str:
 def _live_context(peer_request: PeerRequest, *, user) -> dict:
     now = timezone.now()
     active = peer_request.status in ACTIVE_STATUSES
+    # An assignment keeps changing until its encounter is finished: on the way, arrived, done.
+    under_way = peer_request.status == RequestStatus.ASSIGNED and peer_request.finished_at is None
     seconds_to_choice = max(0, int((peer_request.selection_due_at - now).total_seconds()))
     seconds_to_expiry = max(0, int((peer_request.expires_at - now).total_seconds()))
     progress = selectors.request_progress(peer_request=peer_request)
@@ -146,6 +148,10 @@ def _live_context(peer_request: PeerRequest, *, user) -> dict:
         "events": list(selectors.timeline(peer_request=peer_request)),
         "failed": list(selectors.failed_messages(peer_request=peer_request)),
         "active": active,
+        "polling": active or under_way,
+        "can_mark_arrived": under_way and peer_request.arrived_at is None,
+        "can_mark_finished": under_way,
+        "can_report_not_come": under_way and peer_request.arrived_at is None,
         "collecting": peer_request.status == RequestStatus.COLLECTING,
         "seconds_to_choice": seconds_to_choice,
         "seconds_to_expiry": seconds_to_expiry,
@@ -214,3 +220,64 @@ def request_widen(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"Request {peer_request.code} widened: {count} peers of backup agencies alerted."
         )
     return redirect("peer_requests:detail", pk=peer_request.pk)
+
+
+def _encounter_action(request: HttpRequest, pk: int, act: Callable[[PeerRequest], str]) -> HttpResponse:
+    peer_request = _get_visible(request, pk)
+    try:
+        message = act(peer_request)
+    except DispatchError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, message)
+    return redirect("peer_requests:detail", pk=peer_request.pk)
+
+
+@require_POST
+@request_viewer_required
+def request_arrived(request: HttpRequest, pk: int) -> HttpResponse:
+    """Location staff: the peer is at the patient's side."""
+
+    def act(peer_request: PeerRequest) -> str:
+        recorded = services.record_arrival(peer_request=peer_request, actor=request.user)
+        if recorded == services.EncounterOutcomeRecorded.NOT_ASSIGNED:
+            raise DispatchError("No peer is assigned to this request.")
+        return (
+            "Arrival recorded."
+            if recorded == services.EncounterOutcomeRecorded.ARRIVED
+            else "The arrival was recorded already."
+        )
+
+    return _encounter_action(request, pk, act)
+
+
+@require_POST
+@request_viewer_required
+def request_finished(request: HttpRequest, pk: int) -> HttpResponse:
+    """Location staff: the encounter is over; the peer is free again."""
+
+    def act(peer_request: PeerRequest) -> str:
+        recorded = services.record_finished(
+            peer_request=peer_request, actor=request.user, how=PeerRequest.FinishedHow.LOCATION
+        )
+        if recorded == services.EncounterOutcomeRecorded.NOT_ASSIGNED:
+            raise DispatchError("No encounter is under way for this request.")
+        return "Encounter finished. Thank you."
+
+    return _encounter_action(request, pk, act)
+
+
+@require_POST
+@request_viewer_required
+def request_not_come(request: HttpRequest, pk: int) -> HttpResponse:
+    """Location staff: the assigned peer has not come; the next-best YES, or the request reopens."""
+
+    def act(peer_request: PeerRequest) -> str:
+        outcome = services.peer_has_not_come(peer_request=peer_request, actor=request.user)
+        if outcome == services.WithdrawOutcome.REASSIGNED:
+            return "Another peer who said YES has been assigned."
+        if outcome == services.WithdrawOutcome.EXPIRED:
+            return "The request has expired: resubmit it to alert peers again."
+        return "The request is open again: the first peer to say YES is assigned."
+
+    return _encounter_action(request, pk, act)

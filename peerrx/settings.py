@@ -256,6 +256,11 @@ PEERRX_REMINDER_SECONDS = env_int("PEERRX_REMINDER_SECONDS", 300, minimum=0)
 # agencies when nobody said YES by the choice (or nobody could be alerted at submit).
 PEERRX_ALERT_LATE_JOINERS = env_bool("PEERRX_ALERT_LATE_JOINERS", True)
 PEERRX_WIDEN_TO_BACKUP = env_bool("PEERRX_WIDEN_TO_BACKUP", True)
+# The assigned peer is reminded to text OMW after this long without it; the location and the
+# agency's supervisors are told after twice this long.
+PEERRX_ACK_SECONDS = env_int("PEERRX_ACK_SECONDS", 300, minimum=1)
+# No arrival by the ETA plus this (or 60 minutes after assignment without an ETA): they are told.
+PEERRX_ARRIVAL_GRACE_SECONDS = env_int("PEERRX_ARRIVAL_GRACE_SECONDS", 900, minimum=0)
 # An assignment keeps its peer busy (no other alert, no other assignment) this long at most.
 PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25)
 PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -25,4 +25,5 @@ urlpatterns = [
     path("reports/", include("reporting.urls")),
     path("staff/", include("peer_requests.staff_urls")),
     path("decisions/", include("reporting.decision_urls")),
+    path("encounters/", include("peer_requests.encounter_urls")),
 ]

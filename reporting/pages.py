@@ -41,6 +41,9 @@ class Section:
 STAFF_REPORTS = [
     "summary",
     "reach",
+    "bedside",
+    "encounters",
+    "billing",
     "requests",
     "locations",
     "needs",
@@ -50,7 +53,16 @@ STAFF_REPORTS = [
     "staffing",
 ]
 AGENCY_REPORTS = STAFF_REPORTS
-LOCATION_REPORTS = ["summary", "reach", "requests", "needs", "characteristics", "staffing"]
+LOCATION_REPORTS = [
+    "summary",
+    "reach",
+    "bedside",
+    "encounters",
+    "requests",
+    "needs",
+    "characteristics",
+    "staffing",
+]
 
 
 def _summary(c: Criteria, v: View) -> Section:
@@ -59,6 +71,19 @@ def _summary(c: Criteria, v: View) -> Section:
 
 def _reach(c: Criteria, v: View) -> Section:
     return Section(tables.reach_table(selectors.filled_by_reach(criteria=c), agency_view=v.agency_view))
+
+
+def _bedside(c: Criteria, v: View) -> Section:
+    groups = {by: selectors.time_to_bedside(criteria=c, by=by) for by in selectors.BEDSIDE_GROUPS}
+    return Section(tables.bedside_table(groups))
+
+
+def _encounters(c: Criteria, v: View) -> Section:
+    return Section(tables.encounters_table(selectors.encounters_by_outcome(criteria=c)))
+
+
+def _billing(c: Criteria, v: View) -> Section:
+    return Section(tables.billing_table(selectors.billing_units(criteria=c)), collapsed=True)
 
 
 def _requests(c: Criteria, v: View) -> Section:
@@ -192,6 +217,9 @@ def _staffing(c: Criteria, v: View) -> Section:
 BUILDERS: dict[str, Callable[[Criteria, View], Section]] = {
     "summary": _summary,
     "reach": _reach,
+    "bedside": _bedside,
+    "encounters": _encounters,
+    "billing": _billing,
     "requests": _requests,
     "locations": _locations,
     "needs": _needs,

@@ -40,7 +40,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Extract, ExtractHour, ExtractMinute, Mod, TruncHour
+from django.db.models.functions import (
+    Cast,
+    Extract,
+    ExtractHour,
+    ExtractMinute,
+    Floor,
+    Mod,
+    TruncHour,
+    TruncMonth,
+    TruncWeek,
+)
 
 from agencies.models import Agency
 from core.choices import TIME_ZONES, AgeRange, Gender, Need
@@ -302,6 +312,176 @@ def filled_by_reach(*, criteria: Criteria) -> list[ReachRow]:
             )
         )
     return rows
+
+
+# --- the loop closed: time to the patient's side, encounters, billing units ----------------------
+
+BEDSIDE_TARGET = dt.timedelta(minutes=60)  # a peer at the bedside within the hour
+BEDSIDE_GROUPS = ("location", "agency", "need", "week")
+# Medicaid peer services (H0038) bill in 15-minute units; a unit counts from 8 minutes.
+BILLING_UNIT_MINUTES = 15
+BILLING_UNIT_FROM_MINUTES = 8
+
+
+def _minutes(end: str, start: str):
+    """Whole minutes between two fields (rounded down, as in Python), computed by PostgreSQL."""
+    return Cast(Floor(Extract(_duration(end, start), "epoch") / 60), IntegerField())
+
+
+def _minute_counts(queryset: QuerySet, *, keys: dict, end: str, start: str) -> list[tuple[tuple, int, int]]:
+    """(key values, whole minutes from ``start`` to ``end``, how many) over the queryset, counted
+    in the database on PostgreSQL (a hash aggregate), in Python on SQLite."""
+    names = tuple(keys)
+    if connection.vendor == "postgresql":
+        rows = (
+            queryset.annotate(**keys, minutes=_minutes(end, start))
+            .values_list(*names, "minutes")
+            .annotate(n=Count("*"))
+            .order_by(*names, "minutes")
+        )
+        return [(tuple(row[: len(names)]), row[-2], row[-1]) for row in rows]
+    found: dict[tuple, int] = {}
+    for row in queryset.annotate(**keys).values_list(*names, end, start):
+        minutes = int((row[-2] - row[-1]).total_seconds() // 60)
+        key = (tuple(row[: len(names)]), minutes)
+        found[key] = found.get(key, 0) + 1
+    return [
+        (key, minutes, n)
+        for (key, minutes), n in sorted(found.items(), key=lambda item: (str(item[0][0]), item[0][1]))
+    ]
+
+
+@dataclass(frozen=True)
+class BedsideRow:
+    label: str
+    arrived: int
+    median: dt.timedelta | None
+    p90: dt.timedelta | None
+    within_hour: float | None  # share of the arrivals within 60 minutes of the request
+
+
+def _bedside_row(label: str, counts: list[tuple[int, int]]) -> BedsideRow:
+    durations = [(dt.timedelta(minutes=minutes), n) for minutes, n in sorted(counts)]
+    arrived = sum(n for _minutes, n in counts)
+    within = sum(n for minutes, n in counts if dt.timedelta(minutes=minutes) < BEDSIDE_TARGET)
+    return BedsideRow(
+        label=label,
+        arrived=arrived,
+        median=percentile_cont(durations, 0.5),
+        p90=percentile_cont(durations, 0.9),
+        within_hour=_rate(within, arrived),
+    )
+
+
+def time_to_bedside(*, criteria: Criteria, by: str) -> list[BedsideRow]:
+    """Time from the request to the peer at the patient's side (arrived), median and p90 and the
+    share within 60 minutes, per location, agency, need or week (local), whole minutes; one query.
+    The first row is every arrival together."""
+    if by not in BEDSIDE_GROUPS:
+        raise ValueError(f"time to bedside by {by!r}")
+    arrived = requests_in_scope(criteria=criteria).filter(_filled_q(criteria), arrived_at__isnull=False)
+    key = {
+        "location": F("location__name"),
+        "agency": F("assigned_peer__agency__name"),
+        "need": F("need"),
+        "week": TruncWeek("created_at", tzinfo=criteria.tz),
+    }[by]
+    groups: dict = {}
+    everything: list[tuple[int, int]] = []
+    for (value,), minutes, n in _minute_counts(
+        arrived, keys={"group": key}, end="arrived_at", start="created_at"
+    ):
+        groups.setdefault(value, []).append((minutes, n))
+        everything.append((minutes, n))
+    rows = [_bedside_row("All", everything)]
+    for value, counts in sorted(groups.items(), key=lambda item: str(item[0])):
+        if by == "need":
+            label = Need(value).label
+        elif by == "week":
+            label = f"Week of {value.astimezone(criteria.tz):%b %-d, %Y}"
+        else:
+            label = value
+        rows.append(_bedside_row(label, counts))
+    return rows
+
+
+@dataclass(frozen=True)
+class EncounterRow:
+    label: str
+    encounters: int
+    naloxone_kits: int
+    median_length: dt.timedelta | None
+
+
+def encounters_by_outcome(*, criteria: Criteria) -> list[EncounterRow]:
+    """Finished encounters by outcome (peer at the bedside, then done), naloxone kits given and
+    the median length (arrival to finish); automatic closes are a row of their own; one query."""
+    finished = requests_in_scope(criteria=criteria).filter(
+        _filled_q(criteria), finished_at__isnull=False, arrived_at__isnull=False
+    )
+    outcome = Case(
+        When(finished_how=PeerRequest.FinishedHow.AUTOMATIC, then=Value("automatic")),
+        When(encounter_outcome="", then=Value("unknown")),
+        default=F("encounter_outcome"),
+        output_field=CharField(),
+    )
+    kit = Case(When(naloxone_kit_given=True, then=Value(1)), default=Value(0), output_field=IntegerField())
+    rows: dict[str, dict] = {}
+    for (name, given), minutes, n in _minute_counts(
+        finished, keys={"outcome": outcome, "kit": kit}, end="finished_at", start="arrived_at"
+    ):
+        row = rows.setdefault(name, {"n": 0, "kits": 0, "lengths": []})
+        row["n"] += n
+        row["kits"] += n if given else 0
+        row["lengths"].append((minutes, n))
+    labels = [(value, label) for value, label in PeerRequest._meta.get_field("encounter_outcome").choices]
+    labels += [("unknown", "Outcome not recorded"), ("automatic", "Closed automatically (never said done)")]
+    result = []
+    for value, label in labels:
+        row = rows.get(value, {"n": 0, "kits": 0, "lengths": []})
+        lengths = [(dt.timedelta(minutes=m), n) for m, n in sorted(row["lengths"])]
+        result.append(EncounterRow(label, row["n"], row["kits"], percentile_cont(lengths, 0.5)))
+    return result
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    agency: str
+    peer: str
+    month: dt.date
+    encounters: int
+    minutes: int
+    units: int
+
+
+def billing_units(*, criteria: Criteria) -> list[BillingRow]:
+    """Encounters per agency, peer and month (local) with their minutes at the bedside (arrival to
+    finish) and 15-minute units (a unit from 8 minutes on, per encounter), for H0038 billing.
+    Automatic closes are left out: nobody said the encounter ended then. One query."""
+    finished = (
+        requests_in_scope(criteria=criteria)
+        .filter(_filled_q(criteria), finished_at__isnull=False, arrived_at__isnull=False)
+        .exclude(finished_how=PeerRequest.FinishedHow.AUTOMATIC)
+    )
+    keys = {
+        "agency_name": F("assigned_peer__agency__name"),
+        "peer_first": F("assigned_peer__first_name"),
+        "peer_last": F("assigned_peer__last_name"),
+        "month": TruncMonth("created_at", tzinfo=criteria.tz),
+    }
+    found: dict[tuple, list[int]] = {}
+    for (agency, first, last, month), minutes, n in _minute_counts(
+        finished, keys=keys, end="finished_at", start="arrived_at"
+    ):
+        units = (minutes + BILLING_UNIT_MINUTES - BILLING_UNIT_FROM_MINUTES) // BILLING_UNIT_MINUTES
+        row = found.setdefault((agency, f"{first} {last}", month.astimezone(criteria.tz).date()), [0, 0, 0])
+        row[0] += n
+        row[1] += minutes * n
+        row[2] += units * n
+    return [
+        BillingRow(agency, peer, month, encounters, minutes, units)
+        for (agency, peer, month), (encounters, minutes, units) in sorted(found.items())
+    ]
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,65 @@ def reach_table(rows: list[selectors.ReachRow], *, agency_view: bool) -> Table:
     )
 
 
+BEDSIDE_DIMENSIONS = {"location": "Location", "agency": "Agency", "need": "Need", "week": "Week"}
+
+
+def bedside_table(rows_by: dict[str, list[selectors.BedsideRow]]) -> Table:
+    rows = []
+    for by, found in rows_by.items():
+        for row in found[1:] if rows else found:
+            group = "All requests" if row.label == "All" else f"{BEDSIDE_DIMENSIONS[by]}: {row.label}"
+            rows.append([group, row.arrived, row.median, row.p90, row.within_hour])
+    return Table(
+        "bedside",
+        "Time to the patient's side",
+        [
+            Column("Requests", TEXT),
+            Column("Peer arrived", COUNT),
+            Column("Median, request to arrival", DURATION),
+            Column("90th percentile", DURATION),
+            Column("Within 60 minutes", RATE),
+        ],
+        rows,
+        note="From the request to the peer at the bedside (the peer texted HERE, or the location "
+        'pressed "Peer arrived"), in whole minutes; filled requests whose arrival was recorded.',
+    )
+
+
+def encounters_table(rows: list[selectors.EncounterRow]) -> Table:
+    return Table(
+        "encounters",
+        "Encounters by outcome",
+        [
+            Column("Outcome", TEXT),
+            Column("Encounters", COUNT),
+            Column("Naloxone kits given", COUNT),
+            Column("Median length", DURATION),
+        ],
+        [[row.label, row.encounters, row.naloxone_kits, row.median_length] for row in rows],
+        note="Arrival to finish. Outcomes are the codes the peer texted after DONE (or a supervisor "
+        "set); nothing about the person is recorded.",
+    )
+
+
+def billing_table(rows: list[selectors.BillingRow]) -> Table:
+    return Table(
+        "billing",
+        "Encounters for billing, per agency, peer and month",
+        [
+            Column("Agency", TEXT),
+            Column("Peer", TEXT),
+            Column("Month", TEXT),
+            Column("Encounters", COUNT),
+            Column("Minutes at the bedside", COUNT),
+            Column("15-minute units", COUNT),
+        ],
+        [[r.agency, r.peer, r.month.strftime("%Y-%m"), r.encounters, r.minutes, r.units] for r in rows],
+        note="Units per encounter: one per 15 minutes from arrival to finish, a unit from 8 minutes "
+        "on (H0038). Encounters closed automatically are left out.",
+    )
+
+
 def period_table(rows: list[selectors.PeriodRow], *, period: str) -> Table:
     first = "Week starting" if period == "week" else "Day"
     return Table(

@@ -32,11 +32,16 @@ class OutboundMessage(models.Model):
         FILLED = "filled", "Filled, thank you"
         CANCELLED = "cancelled", "Cancelled by the location, thank you"
         REPLY = "reply", "Reply to a text"
+        ACK_REMINDER = "ack_reminder", "Reminder to say on my way"
+        OUTCOME_MENU = "outcome_menu", "Encounter outcome menu"
         # To the location's notification phone
         LOCATION_ASSIGNED = "location_assigned", "Location: peer assigned"
         LOCATION_REOPENED = "location_reopened", "Location: request reopened"
         LOCATION_EXPIRED = "location_expired", "Location: no peer found"
         LOCATION_NOBODY = "location_nobody", "Location: nobody available"
+        LOCATION_ON_THE_WAY = "location_on_way", "Location: peer on the way"
+        LOCATION_ACK_MISSING = "location_no_ack", "Location: no word from the peer"
+        LOCATION_LATE = "location_late", "Location: peer late"
 
     to = models.CharField(max_length=32, db_index=True)
     body = models.TextField()

@@ -35,8 +35,8 @@ class World:
     peers: list[Peer] = field(default_factory=list)
 
 
-def make_world(*, peers: int = 3) -> World:
-    county = CountyFactory()
+def make_world(*, peers: int = 3, county: str = "Orange") -> World:
+    county = CountyFactory(name=county)
     location = LocationFactory(
         county=county,
         name="Orange Regional ED",

@@ -1,4 +1,5 @@
-"""Location staff request a peer in Chromium: the live page follows the request to its end.
+"""Location staff request a peer in Chromium: the live page follows the request to its end,
+and on to the peer at the patient's side.
 
 The page is marked with a JavaScript variable once it is open: a reload would lose the mark,
 so finding it again at the end proves every change arrived through htmx polling.
@@ -84,12 +85,28 @@ def test_it_assigns_a_peer_who_texted_yes_and_shows_them_live(
     chosen = peer_request.assigned_peer
     assert chosen in world.peers
 
-    expect(page.get_by_text(f"{chosen.full_name} of {world.agency.name} is on the way.")).to_be_visible(
-        **WAIT
-    )
+    expect(page.get_by_text(f"{chosen.full_name} of {world.agency.name} is assigned")).to_be_visible(**WAIT)
     expect(page.get_by_role("link", name=chosen.phone.as_national)).to_be_visible()
+
+    # The peer texts that they are on the way, about 10 minutes: the page follows.
+    assert (
+        post_signed_sms(live_server, from_number=str(chosen.phone), body=f"OMW {peer_request.code} 10") == 200
+    )
+    expect(
+        page.get_by_text(f"{chosen.full_name} of {world.agency.name} is on the way, expected about")
+    ).to_be_visible(**WAIT)
     _assert_not_reloaded(page)
     screenshot("journey1-request-live-assigned")
+
+    # The peer arrives: the nurse presses "Peer arrived".
+    with page.expect_navigation():
+        page.get_by_role("button", name="Peer arrived").click()
+    expect(page.get_by_text("Arrival recorded.")).to_be_visible()
+    expect(page.get_by_text(f"{chosen.full_name} of {world.agency.name} arrived at")).to_be_visible()
+    expect(page.get_by_role("button", name="Encounter finished")).to_be_visible()
+    peer_request.refresh_from_db()
+    assert peer_request.arrived_at is not None
+    screenshot("journey1-request-peer-arrived")
 
     # Peer-RX staff, at another desk, find the request in the reports.
     StaffUserFactory(username="staff")
@@ -100,6 +117,10 @@ def test_it_assigns_a_peer_who_texted_yes_and_shows_them_live(
     assert_every_field_labelled(staff)
     placed = staff.get_by_role("row").filter(has_text="Orange Regional ED").first
     expect(placed).to_contain_text("100.0 %")  # one request placed, one filled
+    # The time to the patient's side: the peer arrived within the hour.
+    expect(staff.get_by_role("heading", name="Time to the patient's side")).to_be_visible()
+    bedside = staff.get_by_role("row").filter(has_text="All requests").first
+    expect(bedside).to_contain_text("100.0 %")
     staff.screenshot(path=str(screenshot.directory / "journey1-staff-reports.png"), full_page=True)
 
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matching.grammar import DECLINE_MENU, Command, Kind, parse, tokens
+from matching.grammar import DECLINE_MENU, Command, Kind, outcome_for, parse, tokens
 
 
 class TestTokens:
@@ -162,3 +162,54 @@ class TestParse:
     @given(st.sampled_from(["YES", "yes", "Y", "y"]), st.integers(1000, 9999), st.sampled_from(" #:-.,!"))
     def test_it_reads_yes_with_any_separator(self, word, code, separator):
         assert parse(f"{word}{separator}{code}") == Command(Kind.YES, code=str(code))
+
+
+ENCOUNTER_FORMS = [
+    ("OMW 4821", Command(Kind.ON_MY_WAY, code="4821")),
+    ("omw 4821 20", Command(Kind.ON_MY_WAY, code="4821", minutes=20)),
+    ("OMW 4821 20 min", Command(Kind.ON_MY_WAY, code="4821", minutes=20)),
+    ("On my way 4821, 15 mins!", Command(Kind.ON_MY_WAY, code="4821", minutes=15)),
+    ("omw", Command(Kind.ON_MY_WAY)),
+    ("OMW 20", Command(Kind.ON_MY_WAY, minutes=20)),
+    ("omw 240", Command(Kind.ON_MY_WAY, minutes=240)),
+    ("OMW 1", Command(Kind.ON_MY_WAY, minutes=1)),
+    ("HERE 4821", Command(Kind.ARRIVED, code="4821")),
+    ("here", Command(Kind.ARRIVED)),
+    ("Arrived 4821.", Command(Kind.ARRIVED, code="4821")),
+    ("DONE 4821", Command(Kind.DONE, code="4821")),
+    ("done!", Command(Kind.DONE)),
+    ("finished 4821", Command(Kind.DONE, code="4821")),
+    ("1Y", Command(Kind.OUTCOME, outcome="engaged", kit=True)),
+    ("2 n", Command(Kind.OUTCOME, outcome="declined", kit=False)),
+    ("3 yes", Command(Kind.OUTCOME, outcome="referred", kit=True)),
+    ("4, no", Command(Kind.OUTCOME, outcome="left", kit=False)),
+]
+BAD_ENCOUNTER_FORMS = [
+    ("OMW 0", Command(Kind.BAD_ETA)),
+    ("omw 4821 241", Command(Kind.BAD_ETA)),
+    ("OMW 4821 20 30", Command(Kind.UNKNOWN)),
+    ("OMW soon", Command(Kind.UNKNOWN)),
+    ("HERE 12", Command(Kind.UNKNOWN)),
+    ("here 4821 now", Command(Kind.UNKNOWN)),
+    ("DONE 4821 4822", Command(Kind.UNKNOWN)),
+    ("5Y", Command(Kind.UNKNOWN)),
+    ("0 N", Command(Kind.UNKNOWN)),
+]
+
+
+class TestEncounterReplies:
+    @pytest.mark.parametrize(("body", "expected"), ENCOUNTER_FORMS)
+    def test_it_reads_on_my_way_here_done_and_the_outcome(self, body, expected):
+        assert parse(body) == expected
+
+    @pytest.mark.parametrize(("body", "expected"), BAD_ENCOUNTER_FORMS)
+    def test_it_refuses_bad_forms(self, body, expected):
+        assert parse(body) == expected
+
+    def test_a_bare_digit_stays_the_no_menu_answer_for_the_replies_to_decide(self):
+        assert parse("2") == Command(Kind.DECLINE_REASON, reason="in_transit")
+        assert outcome_for(2) == "declined"
+        assert outcome_for(5) is None
+
+    def test_on_still_means_available(self):
+        assert parse("ON 4") == Command(Kind.ON, hours=4)

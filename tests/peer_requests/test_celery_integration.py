@@ -225,3 +225,71 @@ def test_a_peer_who_texts_on_is_alerted_and_wins_and_a_request_without_yes_widen
         timeout=15,
         what="the backup agency's peer's alert to be sent",
     )
+
+
+def test_a_real_worker_and_beat_follow_the_encounter_to_its_outcome(celery_processes_slower):
+    from django.test import Client
+
+    from sms.services import receive_inbound
+    from tests.locations.factories import LocationMembershipFactory
+
+    _wait_for(
+        lambda: Heartbeat.objects.filter(name=SWEEPER_HEARTBEAT).exists(),
+        timeout=60,
+        what="the first sweeper heartbeat (worker and beat running)",
+    )
+    world = make_world(peers=1)
+    peer = world.peers[0]
+    nurse = LocationMembershipFactory(location=world.location).user
+    browser = Client()
+    browser.force_login(nurse)
+    peer_request = services.submit_request(
+        location=world.location, need=Need.SUBSTANCE_USE, callback_contact="Desk", actor=nurse
+    )
+    sids = iter(f"SM{n:032d}" for n in range(1, 100))
+
+    def text(body: str) -> None:
+        with transaction.atomic():
+            receive_inbound(message_sid=next(sids), from_number=str(peer.phone), body=body)
+
+    def live_page() -> str:
+        return browser.get(f"/requests/{peer_request.pk}/live/").content.decode()
+
+    def shows(words: str, what: str) -> None:
+        _wait_for(lambda: words in live_page(), timeout=20, what=what)
+        assert "hx-trigger" in live_page() or words == "encounter finished"
+
+    code = peer_request.code
+    text(f"YES {code}")
+    shows("waiting for them to say they are on the way", "the choice to assign the peer")
+    text(f"OMW {code} 10")
+    shows("is on the way, expected about", "the page to show the peer on the way")
+    text(f"HERE {code}")
+    shows("arrived at", "the page to show the arrival")
+    text(f"DONE {code}")
+    shows("encounter finished", "the page to show the encounter finished")
+    assert "hx-trigger" not in live_page()
+    _wait_for(
+        lambda: OutboundMessage.objects.filter(kind=OutboundMessage.Kind.OUTCOME_MENU, peer=peer).exists(),
+        timeout=10,
+        what="the outcome menu",
+    )
+    text("1")
+    _wait_for(
+        lambda: PeerRequest.objects.filter(pk=peer_request.pk, encounter_outcome="engaged").exists(),
+        timeout=15,
+        what="the outcome texted by the peer",
+    )
+    peer_request.refresh_from_db()
+    assert peer_request.on_way_at <= peer_request.arrived_at <= peer_request.finished_at
+    assert peer_request.assignment_ended_at == peer_request.finished_at
+    assert list(
+        peer_request.events.filter(
+            kind__in=[
+                RequestEvent.Kind.ON_THE_WAY,
+                RequestEvent.Kind.ARRIVED,
+                RequestEvent.Kind.FINISHED,
+                RequestEvent.Kind.OUTCOME,
+            ]
+        ).values_list("kind", flat=True)
+    ) == ["on_the_way", "arrived", "finished", "outcome"]

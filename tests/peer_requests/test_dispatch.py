@@ -257,7 +257,10 @@ class TestBusyPeers:
         assert services.end_assignments(now=later) == 1
         first.refresh_from_db()
         assert first.assignment_ended_at == later
-        assert first.events.filter(kind=RequestEvent.Kind.ASSIGNMENT_ENDED, peer=busy).count() == 1
+        assert (first.finished_at, first.finished_how) == (later, PeerRequest.FinishedHow.AUTOMATIC)
+        assert first.events.filter(kind=RequestEvent.Kind.FINISHED, peer=busy).get().detail == (
+            "Closed automatically 4 h after assignment"
+        )
         assert services.alert_late_joiners(now=later) == 1
         assert pending.alerts.get().peer == busy
 

@@ -62,6 +62,9 @@ def every_text(peer_request) -> dict[str, str]:
         "reason": "in_transit",
         "until": T0 + dt.timedelta(hours=8),
         "assigned_to": PeerRequestFactory(code="1234"),
+        "minutes": 20,
+        "kit": None,
+        "what": "Peer late: location and agency told",
     }
     rendered = {}
     for name, function in inspect.getmembers(messages, inspect.isfunction):

@@ -261,7 +261,7 @@ class TestRequestDetail:
         assert world.peers[0].full_name not in body
         assert "Peer replied YES" in body
 
-    def test_an_assigned_request_shows_the_peer_agency_phone_and_reason_and_stops_polling(
+    def test_an_assigned_request_shows_the_peer_and_polls_until_the_encounter_is_finished(
         self, client, owner, world
     ):
         peer_request = submit(world, at=T0)
@@ -277,8 +277,12 @@ class TestRequestDetail:
         assert peer.phone.as_national in body
         peer_request.refresh_from_db()
         assert peer_request.assignment_reason in body
-        assert "hx-trigger" not in body
+        assert "hx-trigger" in body  # the encounter is still under way: on the way, arrived, done
         assert "Cancel the request" not in body
+        services.record_finished(peer_request=peer_request, peer=peer, now=T0 + dt.timedelta(minutes=50))
+        body = client.get(self.url(peer_request, "live")).content.decode()
+        assert "encounter finished" in body
+        assert "hx-trigger" not in body
 
     def test_staff_see_the_responders_ranked(self, client, staff, world):
         peer_request = submit(world, at=T0)
@@ -487,3 +491,110 @@ class TestWiden:
         response = client.post(self.url(peer_request), follow=True)
         assert "Only a request still looking for a peer can be widened." in response.content.decode()
         assert client.post(reverse("peer_requests:widen", args=[999999])).status_code == 404
+
+
+class TestEncounterButtons:
+    def assigned(self, world):
+        peer_request = submit(world, at=None)
+        services.record_yes(alert=peer_request.alerts.get(peer=world.peers[0]))
+        services.complete_selection(request_id=peer_request.pk, now=peer_request.selection_due_at)
+        peer_request.refresh_from_db()
+        return peer_request
+
+    def test_the_owner_marks_the_arrival_and_the_finish(self, client, owner, world):
+        peer_request = self.assigned(world)
+        client.force_login(owner)
+        page = client.get(reverse("peer_requests:detail", args=[peer_request.pk])).content.decode()
+        assert "Peer arrived" in page and "The peer has not come" in page
+        assert "waiting for them to say they are on the way" in page
+        response = client.post(reverse("peer_requests:arrived", args=[peer_request.pk]), follow=True)
+        assert "Arrival recorded." in response.content.decode()
+        peer_request.refresh_from_db()
+        assert peer_request.arrived_by == owner
+        assert "arrived at" in response.content.decode()
+        assert "The peer has not come" not in response.content.decode()
+        response = client.post(reverse("peer_requests:finished", args=[peer_request.pk]), follow=True)
+        assert "Encounter finished. Thank you." in response.content.decode()
+        peer_request.refresh_from_db()
+        assert (peer_request.finished_by, peer_request.finished_how) == (
+            owner,
+            PeerRequest.FinishedHow.LOCATION,
+        )
+
+    def test_others_cannot_and_get_is_refused(self, client, outsider, supervisor, world):
+        peer_request = self.assigned(world)
+        for name in ("arrived", "finished", "not_come"):
+            url = reverse(f"peer_requests:{name}", args=[peer_request.pk])
+            client.force_login(outsider)
+            assert client.post(url).status_code == 404
+            client.force_login(supervisor)
+            assert client.post(url).status_code == 403
+            assert client.get(url).status_code == 405
+        peer_request.refresh_from_db()
+        assert (peer_request.arrived_at, peer_request.finished_at) == (None, None)
+
+    def test_the_peer_has_not_come_reopens_the_request(self, client, staff, world):
+        peer_request = self.assigned(world)
+        client.force_login(staff)
+        response = client.post(reverse("peer_requests:not_come", args=[peer_request.pk]), follow=True)
+        assert "open again" in response.content.decode()
+        peer_request.refresh_from_db()
+        assert peer_request.status == RequestStatus.OPEN
+        response = client.post(reverse("peer_requests:not_come", args=[peer_request.pk]), follow=True)
+        assert "No peer is on the way to this request." in response.content.decode()
+
+
+class TestEncountersPage:
+    url = reverse("encounters:list")
+
+    def finished(self, world):
+        peer_request = submit(world, at=None)
+        services.record_yes(alert=peer_request.alerts.get(peer=world.peers[0]))
+        services.complete_selection(request_id=peer_request.pk, now=peer_request.selection_due_at)
+        peer_request.refresh_from_db()
+        services.record_finished(peer_request=peer_request, peer=world.peers[0])
+        return peer_request
+
+    def test_supervisors_of_the_agency_see_and_correct_outcomes_others_cannot(
+        self, client, owner, world, django_assert_num_queries
+    ):
+        encounter = self.finished(world)
+        supervisor = AgencyMembershipFactory(agency=world.agency).user
+        colleague = AgencyMembershipFactory(agency=world.agency).user
+        other_agency = AgencyMembershipFactory().user
+        client.force_login(supervisor)
+        client.get(self.url)
+        self.finished(world)  # more rows, the same queries
+        with django_assert_num_queries(7):
+            page = client.get(self.url).content.decode()
+        assert f"Request {encounter.code}" in page and "no outcome yet" in page
+        client.force_login(colleague)
+        response = client.post(
+            reverse("encounters:outcome", args=[encounter.pk]),
+            {"outcome": "referred", "kit": "yes"},
+            follow=True,
+        )
+        assert f"Outcome of request {encounter.code} saved." in response.content.decode()
+        encounter.refresh_from_db()
+        assert (encounter.encounter_outcome, encounter.naloxone_kit_given) == ("referred", True)
+        assert encounter.outcome_recorded_by == colleague
+        client.force_login(other_agency)
+        assert f"Request {encounter.code}" not in client.get(self.url).content.decode()
+        assert (
+            client.post(reverse("encounters:outcome", args=[encounter.pk]), {"outcome": "left"}).status_code
+            == 404
+        )
+        client.force_login(owner)
+        assert client.get(self.url).status_code == 403
+        encounter.refresh_from_db()
+        assert encounter.encounter_outcome == "referred"
+
+    def test_a_bad_outcome_is_refused_with_a_message(self, client, world):
+        encounter = self.finished(world)
+        client.force_login(AgencyMembershipFactory(agency=world.agency).user)
+        response = client.post(
+            reverse("encounters:outcome", args=[encounter.pk]), {"outcome": "Jane Doe"}, follow=True
+        )
+        assert "Choose how the encounter ended." in response.content.decode()
+        encounter.refresh_from_db()
+        assert encounter.encounter_outcome == ""

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from core.choices import TIME_ZONES
-from peer_requests.models import Alert, RequestStatus
+from peer_requests.models import Alert, PeerRequest, RequestStatus
 from reporting import selectors
 from reporting.selectors import Criteria, Outcomes, percentile_cont
 from tests.agencies.factories import AgencyFactory
@@ -64,6 +64,65 @@ class TestCriteria:
     def test_every_organisation_zone_is_on_the_hour(self):
         for name, _label in TIME_ZONES:
             Criteria(tz_name=name, start=dt.date(2026, 1, 1), end=dt.date(2026, 7, 1))
+
+
+class TestTheLoopClosed:
+    @pytest.fixture
+    def encounters(self, world):
+        """The March requests filled after 5, 15 and 35 minutes get arrivals and finishes."""
+        in_march = selectors.requests_in_scope(criteria=world.criteria())
+        filled = list(in_march.filter(status=RequestStatus.ASSIGNED).order_by("assigned_at"))
+        assert len(filled) == 3
+        plans = [  # minutes to arrival after the request, minutes at the bedside, outcome, kit, how
+            (20, 30, "engaged", True, "peer"),
+            (50, 7, "declined", False, "location"),
+            (90, 23, "", None, "peer"),
+        ]
+        for request, (arrive, stay, outcome, kit, how) in zip(filled, plans, strict=True):
+            request.arrived_at = request.created_at + dt.timedelta(minutes=arrive)
+            request.finished_at = request.arrived_at + dt.timedelta(minutes=stay, seconds=30)
+            request.finished_how, request.encounter_outcome, request.naloxone_kit_given = how, outcome, kit
+            request.save()
+        return filled
+
+    def test_time_to_the_bedside_and_the_share_within_the_hour(self, world, encounters):
+        rows = selectors.time_to_bedside(criteria=world.criteria(), by="need")
+        everything = rows[0]
+        assert (everything.label, everything.arrived) == ("All", 3)
+        assert everything.median == dt.timedelta(minutes=50)
+        assert everything.p90 == dt.timedelta(minutes=82)
+        assert everything.within_hour == pytest.approx(2 / 3)
+        assert sum(row.arrived for row in rows[1:]) == 3
+
+    @pytest.mark.parametrize("by", ["location", "agency", "week"])
+    def test_every_grouping_adds_up_to_all(self, world, encounters, by, django_assert_num_queries):
+        with django_assert_num_queries(1):
+            rows = selectors.time_to_bedside(criteria=world.criteria(), by=by)
+        assert sum(row.arrived for row in rows[1:]) == rows[0].arrived == 3
+
+    def test_encounters_by_outcome_with_kits_and_length(self, world, encounters):
+        rows = {row.label: row for row in selectors.encounters_by_outcome(criteria=world.criteria())}
+        assert rows["Engaged with support"].encounters == 1
+        assert rows["Engaged with support"].naloxone_kits == 1
+        assert rows["Engaged with support"].median_length == dt.timedelta(minutes=30)
+        assert rows["Declined support"].naloxone_kits == 0
+        assert rows["Outcome not recorded"].encounters == 1
+
+    def test_billing_units_per_agency_peer_and_month(self, world, encounters):
+        rows = selectors.billing_units(criteria=world.criteria())
+        assert sum(row.encounters for row in rows) == 3
+        # 30 min → 2 units, 7 min → 0 units (under 8), 23 min → 2 units (15 + 8).
+        assert sum(row.units for row in rows) == 4
+        assert sum(row.minutes for row in rows) == 60
+        assert {row.month for row in rows} == {dt.date(2026, 3, 1)}
+
+    def test_automatic_closes_are_billed_never_and_shown_apart(self, world, encounters):
+        PeerRequest.objects.filter(pk=encounters[0].pk).update(finished_how="automatic")
+        assert sum(row.units for row in selectors.billing_units(criteria=world.criteria())) == 2
+        rows = {
+            row.label: row.encounters for row in selectors.encounters_by_outcome(criteria=world.criteria())
+        }
+        assert rows["Closed automatically (never said done)"] == 1
 
 
 class TestFilledByReach:
