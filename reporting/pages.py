@@ -21,7 +21,7 @@ class View:
     """Who is looking: decides wording, and whether peers' weekly hours are shown."""
 
     agency_view: bool = False
-    include_peers: bool = True
+    include_peers: bool = True  # peers' weekly hours, and agencies by name (not for a location)
     period: str = "day"
 
 
@@ -74,7 +74,11 @@ def _reach(c: Criteria, v: View) -> Section:
 
 
 def _bedside(c: Criteria, v: View) -> Section:
-    groups = {by: selectors.time_to_bedside(criteria=c, by=by) for by in selectors.BEDSIDE_GROUPS}
+    # A location sees its own requests by need and week; agencies' names are not its business.
+    dimensions = [
+        by for by in selectors.BEDSIDE_GROUPS if v.include_peers or by not in ("agency", "location")
+    ]
+    groups = {by: selectors.time_to_bedside(criteria=c, by=by) for by in dimensions}
     return Section(tables.bedside_table(groups))
 
 

@@ -41,9 +41,14 @@ def filled_request(*, peer, after: dt.timedelta = dt.timedelta(minutes=10), **kw
     """A request assigned to ``peer`` ``after`` its creation, with the peer's YES alert."""
     request = ReportRequestFactory(status=RequestStatus.ASSIGNED, assigned_peer=peer, **kwargs)
     request.assigned_at = request.created_at + after
-    # Past assignments have ended: a peer is on one live assignment at most.
-    request.assignment_ended_at = request.assigned_at + dt.timedelta(hours=1)
-    request.save(update_fields=["assigned_at", "assignment_ended_at"])
+    # The encounter: at the bedside 10 minutes after assignment, for half an hour. Past
+    # assignments have ended: a peer is on one live assignment at most.
+    request.arrived_at = request.assigned_at + dt.timedelta(minutes=10)
+    request.finished_at = request.assignment_ended_at = request.arrived_at + dt.timedelta(minutes=30)
+    request.finished_how = PeerRequest.FinishedHow.PEER
+    request.save(
+        update_fields=["assigned_at", "arrived_at", "finished_at", "assignment_ended_at", "finished_how"]
+    )
     ReportAlertFactory(
         request=request,
         peer=peer,
