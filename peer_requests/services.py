@@ -1182,60 +1182,78 @@ def watch_encounters(*, now: dt.datetime | None = None) -> dict[str, int]:
         .select_related("assigned_peer__agency", "location")
     )
     silent = watched.filter(on_way_at__isnull=True)
-    done = {"reminded": 0, "told_no_ack": 0, "told_late": 0}
-    for peer_request in list(
-        silent.filter(ack_reminded_at__isnull=True, assigned_at__lte=now - ack)[:DUE_BATCH]
-    ):
-        if PeerRequest.objects.filter(pk=peer_request.pk, ack_reminded_at__isnull=True).update(
-            ack_reminded_at=now
-        ):
-            with transaction.atomic():
-                _event(
-                    peer_request=peer_request,
-                    kind=RequestEvent.Kind.ACK_REMINDED,
-                    at=now,
-                    peer=peer_request.assigned_peer,
-                )
-                _text_peer(
-                    peer=peer_request.assigned_peer,
-                    body=messages.ack_reminder(peer_request=peer_request),
-                    kind=OutboundMessage.Kind.ACK_REMINDER,
-                    peer_request=peer_request,
-                    alert=None,
-                    now=now,
-                )
-            done["reminded"] += 1
-    for peer_request in list(
-        silent.filter(ack_escalated_at__isnull=True, assigned_at__lte=now - 2 * ack)[:DUE_BATCH]
-    ):
-        if PeerRequest.objects.filter(pk=peer_request.pk, ack_escalated_at__isnull=True).update(
-            ack_escalated_at=now
-        ):
-            with transaction.atomic():
-                _tell_about(
-                    peer_request,
-                    kind=RequestEvent.Kind.ACK_MISSING,
-                    sms_kind=OutboundMessage.Kind.LOCATION_ACK_MISSING,
-                    body=messages.location_no_ack(peer_request=peer_request, peer=peer_request.assigned_peer),
-                    now=now,
-                )
-            done["told_no_ack"] += 1
     late = watched.filter(late_told_at__isnull=True).filter(
         Q(eta_at__isnull=False, eta_at__lte=now - grace)
         | Q(eta_at__isnull=True, assigned_at__lte=now - ARRIVAL_WITHOUT_ETA)
     )
-    for peer_request in list(late[:DUE_BATCH]):
-        if PeerRequest.objects.filter(pk=peer_request.pk, late_told_at__isnull=True).update(late_told_at=now):
-            with transaction.atomic():
-                _tell_about(
-                    peer_request,
-                    kind=RequestEvent.Kind.LATE_ARRIVAL,
-                    sms_kind=OutboundMessage.Kind.LOCATION_LATE,
-                    body=messages.location_late(peer_request=peer_request, peer=peer_request.assigned_peer),
-                    now=now,
-                )
-            done["told_late"] += 1
+
+    def remind(peer_request: PeerRequest) -> None:
+        _event(
+            peer_request=peer_request,
+            kind=RequestEvent.Kind.ACK_REMINDED,
+            at=now,
+            peer=peer_request.assigned_peer,
+        )
+        _text_peer(
+            peer=peer_request.assigned_peer,
+            body=messages.ack_reminder(peer_request=peer_request),
+            kind=OutboundMessage.Kind.ACK_REMINDER,
+            peer_request=peer_request,
+            alert=None,
+            now=now,
+        )
+
+    def tell_no_ack(peer_request: PeerRequest) -> None:
+        _tell_about(
+            peer_request,
+            kind=RequestEvent.Kind.ACK_MISSING,
+            sms_kind=OutboundMessage.Kind.LOCATION_ACK_MISSING,
+            body=messages.location_no_ack(peer_request=peer_request, peer=peer_request.assigned_peer),
+            now=now,
+        )
+
+    def tell_late(peer_request: PeerRequest) -> None:
+        _tell_about(
+            peer_request,
+            kind=RequestEvent.Kind.LATE_ARRIVAL,
+            sms_kind=OutboundMessage.Kind.LOCATION_LATE,
+            body=messages.location_late(peer_request=peer_request, peer=peer_request.assigned_peer),
+            now=now,
+        )
+
+    steps = (
+        (
+            "reminded",
+            "ack_reminded_at",
+            silent.filter(ack_reminded_at__isnull=True, assigned_at__lte=now - ack),
+            remind,
+        ),
+        (
+            "told_no_ack",
+            "ack_escalated_at",
+            silent.filter(ack_escalated_at__isnull=True, assigned_at__lte=now - 2 * ack),
+            tell_no_ack,
+        ),
+        ("told_late", "late_told_at", late, tell_late),
+    )
+    done = {}
+    for name, mark, due, act in steps:
+        done[name] = sum(
+            _once(peer_request, mark=mark, now=now, act=act) for peer_request in list(due[:DUE_BATCH])
+        )
     return done
+
+
+def _once(peer_request: PeerRequest, *, mark: str, now: dt.datetime, act) -> bool:
+    """Set the ``mark`` timestamp if it is still empty and then ``act``, in one transaction: a
+    sweep racing another does it once, and a failure leaves the mark unset for the next sweep."""
+    with transaction.atomic():
+        if not PeerRequest.objects.filter(pk=peer_request.pk, **{f"{mark}__isnull": True}).update(
+            **{mark: now}
+        ):
+            return False
+        act(peer_request)
+    return True
 
 
 def _tell_about(peer_request: PeerRequest, *, kind: str, sms_kind: str, body: str, now: dt.datetime) -> None:
