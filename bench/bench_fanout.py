@@ -109,6 +109,7 @@ def _build_world(peers: int, *, first_phone: int = 0, speaking_every: int = 0) -
             age_range=AgeRange.YOUNGER,
             gender=Gender.FEMALE,
             is_active=True,
+            consented_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
         )
         for i, phone in enumerate(phones)
     )

@@ -198,6 +198,7 @@ def build_world(*, peers: int, now: dt.datetime) -> list[Webhook]:
                 phone=_phone(n),
                 age_range=rng.choice(AgeRange.values),
                 gender=rng.choice(Gender.values),
+                consented_at=now - dt.timedelta(days=365),
             )
             for n in range(peers)
         ],

@@ -169,6 +169,7 @@ def _load(*, peers: int, responders: int) -> World:
                 "gender": "(ARRAY['female', 'male', 'non_binary'])"
                 "[1 + (g %% 20 > 8)::int + (g %% 20 = 19)::int]",
                 "is_active": "g %% 50 <> 0",
+                "consented_at": f"{at} - interval '365 days'",
                 "opted_out_at": f"CASE WHEN g %% 97 = 0 THEN {at} - interval '30 days' END",
                 "phone_flagged_at": f"CASE WHEN g %% 89 = 0 THEN {at} - interval '3 days' END",
             },

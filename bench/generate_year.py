@@ -256,6 +256,7 @@ def generate(*, requests: int) -> None:
                 "gender": "(ARRAY['female', 'male', 'non_binary'])"
                 "[1 + (g %% 20 > 8)::int + (g %% 20 = 19)::int]",
                 "is_active": "g %% 50 <> 0",
+                "consented_at": f"timestamp '{YEAR_START}' AT TIME ZONE '{ZONE}'",
             },
             f"FROM generate_series(1, {AGENCIES * PEERS_PER_AGENCY}) g",
         )

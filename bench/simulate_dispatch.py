@@ -132,6 +132,7 @@ def build_world(rng: random.Random):
                 phone=f"+1212555{next(phone):04d}",
                 age_range=rng.choice(list(AgeRange.values)),
                 gender=rng.choice(list(Gender.values)),
+                consented_at=START - dt.timedelta(days=365),
             )
             held = rng.choices([(crpa,), (nycps,), (crpa, nycps)], weights=[4, 4, 2])[0]
             for kind in held:

@@ -318,6 +318,8 @@ def _peer(
             "age_range": age_range,
             "gender": gender,
             "is_active": active,
+            # The demo's peers texted JOIN long ago; a new number added on the roster is asked.
+            "consented_at": dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
         },
     )
     peer.languages.add(*Language.objects.filter(code__in=languages))

@@ -59,7 +59,26 @@ NO_WORDS = frozenset({"NO", "N", "NOPE", "NAH"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 # Twilio's default opt-out keywords plus the two Advanced Opt-Out adds.
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
-OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "JOIN"})
+# Saying stop in plain words: any reasonable way of revoking consent counts (FCC, 2025). Each
+# pattern runs over the whole upper-cased text with punctuation removed.
+NATURAL_STOP = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"^(PLEASE )?STOP( IT| NOW| PLEASE| ALL)?$",
+        r"\bSTOP (TEXTING|MESSAGING|SENDING|CONTACTING|TEXT|MESSAGE|TXT)\w*( ME| US)?\b",
+        r"\bSTOP (THE |THESE |ALL )?(TEXTS|MESSAGES|ALERTS|SMS)\b",
+        r"\bUNSUBSCRIBE\b",
+        r"\bOPT ?OUT\b",
+        r"\bREMOVE ME\b",
+        r"\bTAKE ME OFF\b",
+        r"\bDO ?N ?T (TEXT|MESSAGE|CONTACT|SMS) ME\b",
+        r"\bDO NOT (TEXT|MESSAGE|CONTACT|SMS) ME\b",
+        r"\bNO MORE (TEXTS|MESSAGES|ALERTS)\b",
+        r"\bLEAVE ME ALONE\b",
+        r"\bWRONG NUMBER\b",
+    )
+)
 HOUR_WORDS = frozenset({"H", "HR", "HRS", "HOUR", "HOURS"})
 MINUTE_WORDS = frozenset({"M", "MIN", "MINS", "MINUTE", "MINUTES"})
 OMW_WORDS = frozenset({"OMW", "ONMYWAY"})
@@ -86,6 +105,7 @@ class Command:
     minutes: int | None = None  # OMW's ETA
     outcome: str | None = None  # an OUTCOME_MENU code
     kit: bool | None = None  # a naloxone kit given (Y) or not (N)
+    natural: bool = False  # an opt-out said in plain words rather than a keyword
 
 
 def tokens(body: str) -> list[str]:
@@ -137,6 +157,9 @@ def parse(body: str) -> Command:
 
     if compact in OPT_OUT_WORDS:
         return Command(Kind.OPT_OUT)
+    plain = " ".join(words)
+    if any(pattern.search(plain) for pattern in NATURAL_STOP):
+        return Command(Kind.OPT_OUT, natural=True)
     if compact in OPT_IN_WORDS:
         return Command(Kind.OPT_IN)
     if compact in HELP_WORDS:

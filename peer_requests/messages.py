@@ -110,8 +110,8 @@ def outcome_menu(*, peer_request: PeerRequest) -> str:
 
 def location_assigned(*, peer_request: PeerRequest, peer: Peer) -> str:
     return (
-        f"Peer-RX {peer_request.code}: {peer.full_name} of {peer.agency.name} is assigned and on the way. "
-        f"Details: {request_url(peer_request)}"
+        f"Peer-RX {peer_request.code}: {peer.full_name} of {peer.agency.name} is assigned; "
+        f"you will be told when they set off. Details: {request_url(peer_request)}"
     )
 
 
@@ -265,9 +265,9 @@ def bad_hours() -> str:
 
 def help_text() -> str:
     return (
-        "Peer-RX alerts for certified peers. Reply YES 1234 or NO 1234 with an alert's code, "
-        "ON/OFF [hours] for availability; when assigned OMW 1234 [minutes], HERE 1234, DONE 1234, "
-        f"or CANCEL 1234 to withdraw; STOP to opt out. Questions: {settings.PEERRX_SUPPORT_CONTACT}"
+        "Peer-RX peer support alerts: texts when a hospital near you needs a peer, a few a week. "
+        "Reply YES 1234 or NO 1234, ON or OFF, OMW/HERE/DONE 1234 when assigned. STOP to stop. "
+        f"Msg & data rates may apply. Help: {settings.PEERRX_SUPPORT_CONTACT}"
     )
 
 
@@ -309,14 +309,6 @@ def no_outcome_expected() -> str:
 def outcome_recorded(*, peer_request: PeerRequest, kit: bool | None) -> str:
     ask = " Was a naloxone kit given? Reply the number again with Y or N, e.g. 1Y." if kit is None else ""
     return f"Peer-RX {peer_request.code}: outcome recorded. Thank you!{ask}"
-
-
-def opted_out() -> str:
-    return "Peer-RX: you're unsubscribed and will get no more alerts. Text START to subscribe again."
-
-
-def opted_in() -> str:
-    return "Peer-RX: you're subscribed to alerts again. Text STOP to opt out."
 
 
 def usage() -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from accounts.services import record_audit
 from peer_requests.models import RequestEvent
-from peers.models import Peer
+from peers import consent
+from peers.models import ConsentRecord, Peer
 from peers.selectors import peer_for_number
 from sms.handlers import Refusal
 
@@ -36,17 +37,22 @@ def _flag_peer(refusal: Refusal) -> None:
         peer = peer_for_number(refusal.to)
     if peer is None:
         return
-    field, action = (
-        ("opted_out_at", "peer.opted_out_by_provider")
-        if refusal.opted_out
-        else ("phone_flagged_at", "peer.phone_flagged")
-    )
+    detail = f"SMS error {refusal.code}: {refusal.text}"
+    if refusal.opted_out:
+        # The carrier's word is the peer's: recorded with the consent history, once.
+        if peer.opted_out_at is None and consent.record_opt_out(
+            peer=peer, source=ConsentRecord.Source.CARRIER, text=detail, now=refusal.at
+        ):
+            record_audit(
+                actor=None, action="peer.opted_out_by_provider", target=peer, detail=detail, at=refusal.at
+            )
+        return
     # Conditional: a second refusal of the same number records nothing new.
-    if Peer.objects.filter(pk=peer.pk, **{f"{field}__isnull": True}).update(**{field: refusal.at}):
+    if Peer.objects.filter(pk=peer.pk, phone_flagged_at__isnull=True).update(phone_flagged_at=refusal.at):
         record_audit(
             actor=None,
-            action=action,
+            action="peer.phone_flagged",
             target=peer,
-            detail=f"SMS error {refusal.code}: {refusal.text}",
+            detail=detail,
             at=refusal.at,
         )

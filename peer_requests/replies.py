@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+
 from matching.grammar import (
     DECLINE_MENU,
     DECLINE_MENU_WINDOW,
@@ -24,9 +26,11 @@ from matching.grammar import (
 from peer_requests import messages, selectors, services
 from peer_requests.models import Alert
 from peer_requests.services import EncounterOutcomeRecorded, NoOutcome, WithdrawOutcome, YesOutcome
-from peers.models import Peer
+from peers import consent
+from peers.models import ConsentRecord, Peer
 from peers.selectors import peer_for_number
 from sms.handlers import Handled, InboundText
+from sms.models import InboundMessage
 
 Answer = tuple[str | None, str]  # (reply text or None, outcome stored on the inbound message)
 
@@ -157,7 +161,7 @@ def _availability(peer: Peer, command: Command, now: dt.datetime) -> Answer:
     return messages.off(peer=peer, until=override.ends_at), "off"
 
 
-def _act(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetime) -> Answer:
+def _act(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetime, body: str) -> Answer:
     match command.kind:
         case Kind.YES:
             return _yes(peer, command, now, received_at)
@@ -180,22 +184,68 @@ def _act(peer: Peer, command: Command, now: dt.datetime, received_at: dt.datetim
         case Kind.HELP:
             return messages.help_text(), "help"
         case Kind.OPT_OUT:
-            services.set_opted_out(peer=peer, opted_out=True, now=now)
-            return messages.opted_out(), "opted_out"
+            how = ConsentRecord.Source.NATURAL_LANGUAGE if command.natural else ConsentRecord.Source.KEYWORD
+            consent.record_opt_out(peer=peer, source=how, text=body, now=now)
+            return consent.opted_out(), "opted_out"
         case Kind.OPT_IN:
-            services.set_opted_out(peer=peer, opted_out=False, now=now)
-            return messages.opted_in(), "opted_in"
+            consent.record_opt_in(peer=peer, source=ConsentRecord.Source.KEYWORD, text=body, now=now)
+            return consent.opted_in(), "opted_in"
     return messages.usage(), "unknown"
+
+
+# Replies nobody asked for: usage hints and the like, and the neutral reply to an unknown number.
+# An auto-responder answering them would start a loop; beyond a few, Peer-RX stays silent.
+PASSIVE_OUTCOMES = frozenset(
+    {
+        "unknown",
+        "bad_hours",
+        "bad_eta",
+        "decline_reason_unexpected",
+        "outcome_unexpected",
+        "encounter_not_assigned",
+        "yes_ambiguous",
+        "no_ambiguous",
+        "yes_unknown_code",
+        "no_unknown_code",
+        "withdraw_unknown_code",
+        "unknown_number",
+    }
+)
+SILENCED = "_silenced"
+
+
+def _quiet(handled: Handled, text: InboundText) -> Handled:
+    """The same answer, or silence when the number has had its share of passive replies:
+    PEERRX_PASSIVE_REPLIES_PER_HOUR and _PER_DAY for a peer, one a day for an unknown number.
+    Silenced texts are still stored and handled (their outcome says so)."""
+    if handled.reply is None or handled.outcome not in PASSIVE_OUTCOMES:
+        return handled
+    earlier = InboundMessage.objects.filter(
+        from_number=text.from_number, outcome__in=PASSIVE_OUTCOMES, handled_at__isnull=False
+    ).exclude(pk=text.inbound_id)
+    day, hour = text.now - dt.timedelta(days=1), text.now - dt.timedelta(hours=1)
+    if handled.outcome == "unknown_number":
+        limits = [(day, 1)]
+    else:
+        limits = [
+            (hour, settings.PEERRX_PASSIVE_REPLIES_PER_HOUR),
+            (day, settings.PEERRX_PASSIVE_REPLIES_PER_DAY),
+        ]
+    for since, most in limits:
+        if earlier.filter(received_at__gte=since).count() >= most:
+            return Handled(reply=None, outcome=f"{handled.outcome}{SILENCED}"[:64], peer_id=handled.peer_id)
+    return handled
 
 
 def handle_text(*, text: InboundText) -> Handled:
     """Act on one stored text from a phone and say what to answer.
 
-    A number that is not a peer's gets a neutral reply and nothing else happens. Runs inside
-    the transaction in which ``sms`` marks the text handled (see the module docstring).
+    A number that is not a peer's gets a neutral reply (one a day) and nothing else happens;
+    replies nobody asked for are limited per number (``_quiet``). Runs inside the transaction
+    in which ``sms`` marks the text handled (see the module docstring).
     """
     peer = peer_for_number(text.from_number)
     if peer is None:
-        return Handled(reply=messages.unknown_number(), outcome="unknown_number")
-    reply, outcome = _act(peer, parse(text.body), text.now, text.received_at)
-    return Handled(reply=reply, outcome=str(outcome), peer_id=peer.pk)
+        return _quiet(Handled(reply=messages.unknown_number(), outcome="unknown_number"), text)
+    reply, outcome = _act(peer, parse(text.body), text.now, text.received_at, text.body)
+    return _quiet(Handled(reply=reply, outcome=str(outcome), peer_id=peer.pk), text)

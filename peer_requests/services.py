@@ -1282,16 +1282,6 @@ def set_availability_by_sms(*, peer: Peer, is_available: bool, hours: int, now: 
     )
 
 
-def set_opted_out(*, peer: Peer, opted_out: bool, now: dt.datetime | None = None) -> bool:
-    """STOP and the carriers' other words opt a peer out of alerts; START opts them back in."""
-    now = _now(now)
-    if opted_out:
-        changed = Peer.objects.filter(pk=peer.pk, opted_out_at__isnull=True).update(opted_out_at=now)
-    else:
-        changed = Peer.objects.filter(pk=peer.pk, opted_out_at__isnull=False).update(opted_out_at=None)
-    return bool(changed)
-
-
 # --- the location's and staff's actions ------------------------------------------------------
 
 

@@ -267,6 +267,10 @@ PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:800
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
+# Replies nobody asked for (usage hints and the like) to one number: beyond these Peer-RX stays
+# silent, so an auto-responder cannot start a loop. A few an hour helps a peer who mistypes.
+PEERRX_PASSIVE_REPLIES_PER_HOUR = env_int("PEERRX_PASSIVE_REPLIES_PER_HOUR", 3, minimum=0)
+PEERRX_PASSIVE_REPLIES_PER_DAY = env_int("PEERRX_PASSIVE_REPLIES_PER_DAY", 10, minimum=0)
 # The two seams through which texts reach the request workflow (see sms/handlers.py):
 # sms knows numbers and messages; what a text means is decided by these, named by dotted path.
 SMS_INBOUND_HANDLER = "peer_requests.replies.handle_text"

@@ -6,18 +6,28 @@ Documents are never linked by URL: the change page links to the permission-check
 download view.
 """
 
+import csv
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.services import record_audit
 from peers import selectors, services
-from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, CredentialType, Language, Peer
+from peers.models import (
+    AvailabilityOverride,
+    AvailabilityWindow,
+    ConsentRecord,
+    Credential,
+    CredentialType,
+    Language,
+    Peer,
+)
 
 
 class OptedOutFilter(admin.SimpleListFilter):
@@ -234,3 +244,46 @@ class CredentialTypeAdmin(admin.ModelAdmin):
 class LanguageAdmin(admin.ModelAdmin):
     list_display = ("name", "code")
     search_fields = ("name", "code")
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    """Every peer's opt-ins and opt-outs: a record, never edited; downloadable as CSV."""
+
+    list_display = ("at", "peer", "phone", "action", "source")
+    list_filter = ("action", "source")
+    list_select_related = ("peer",)
+    search_fields = ("peer__first_name", "peer__last_name", "phone")
+    readonly_fields = ("peer", "at", "action", "source", "text", "phone", "actor")
+    actions = ["download_csv"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Download the selected records as CSV")
+    def download_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="peer-rx-consent.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["when (UTC)", "peer", "agency", "number", "what", "how", "text", "recorded by"])
+        for record in queryset.select_related("peer__agency", "actor").order_by("-at", "-pk"):
+            text = f"'{record.text}" if record.text[:1] in ("=", "+", "-", "@") else record.text
+            writer.writerow(
+                [
+                    record.at.isoformat(),
+                    record.peer.full_name,
+                    record.peer.agency.name,
+                    record.phone,
+                    record.get_action_display(),
+                    record.get_source_display(),
+                    text,
+                    str(record.actor or ""),
+                ]
+            )
+        return response

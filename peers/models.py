@@ -43,6 +43,14 @@ class Peer(models.Model):
     phone_flagged_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when the SMS provider says the number cannot receive texts."
     )
+    consented_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the peer texted JOIN (or START): no alert before. Cleared when the number changes.",
+    )
+    consent_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the opt-in text was last sent to the number."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,6 +62,40 @@ class Peer(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+class ConsentRecord(models.Model):
+    """Every opt-in and opt-out of a peer, with how and the exact text: the TCPA record. Append-only."""
+
+    class Action(models.TextChoices):
+        REQUESTED = "requested", "Opt-in text sent"
+        OPT_IN = "opt_in", "Opted in"
+        OPT_OUT = "opt_out", "Opted out"
+
+    class Source(models.TextChoices):
+        ROSTER = "roster", "Peer added or number changed on the roster"
+        KEYWORD = "keyword", "Keyword texted (JOIN, START, STOP …)"
+        NATURAL_LANGUAGE = "natural", 'Said in plain words (e.g. "stop texting me")'
+        CARRIER = "carrier", "Carrier opt-out (Twilio error 21610)"
+        STAFF = "staff", "Recorded by Peer-RX staff"
+        MIGRATION = "migration", "On the roster before consent was recorded"
+
+    peer = models.ForeignKey(Peer, on_delete=models.CASCADE, related_name="consent_records")
+    at = models.DateTimeField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    text = models.TextField(blank=True, help_text="The exact text sent or received.")
+    phone = models.CharField(max_length=32, help_text="The number it concerned, as it was then.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["peer", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.peer}: {self.get_action_display()} ({self.get_source_display()})"
 
 
 class CredentialType(models.Model):

@@ -38,7 +38,7 @@ from agencies.models import Agency, AgencyMembership
 from agencies.selectors import counties_served
 from core import phones
 from core.choices import TIME_ZONES, Need, OrganisationStatus
-from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, Peer
+from peers.models import AvailabilityOverride, AvailabilityWindow, ConsentRecord, Credential, Peer
 
 SECONDS_PER_DAY = 24 * 3600
 
@@ -203,11 +203,12 @@ def eligible_peers(
 ) -> QuerySet[Peer]:
     """Who gets the alert for a request: the hard filters of matching, in one query.
 
-    Active, not opted out, a number that can receive texts, a verified agency serving the
-    county (with ``backup``: listing it as a backup county instead), a validated unexpired
-    credential qualifying for the need, and available at ``at``. Credential expiry is judged
-    on the date of ``at`` in the project's time zone. Whether a peer is busy on another
-    request is the request workflow's to add (``peer_requests.selectors.alertable_peers``).
+    Active, consented (texted JOIN) and not opted out, a number that can receive texts, a
+    verified agency serving the county (with ``backup``: listing it as a backup county
+    instead), a validated unexpired credential qualifying for the need, and available at ``at``.
+    Credential expiry is judged on the date of ``at`` in the project's time zone. Whether a
+    peer is busy on another request is the request workflow's to add
+    (``peer_requests.selectors.alertable_peers``).
     """
     _require_aware(at)
     today = timezone.localdate(at)
@@ -220,6 +221,7 @@ def eligible_peers(
         Exists(serves_county),
         Exists(qualifying),
         is_active=True,
+        consented_at__isnull=False,
         opted_out_at__isnull=True,
         phone_flagged_at__isnull=True,
         agency__status=OrganisationStatus.VERIFIED,
@@ -236,6 +238,15 @@ def peer_for_number(number: str) -> Peer | None:
     if key is None:
         return None
     return Peer.objects.select_related("agency").filter(phone=key).first()
+
+
+def consent_records(*, agency: Agency) -> QuerySet[ConsentRecord]:
+    """Every opt-in and opt-out of the agency's peers, newest first."""
+    return (
+        ConsentRecord.objects.filter(peer__agency=agency)
+        .select_related("peer", "actor")
+        .order_by("-at", "-pk")
+    )
 
 
 def agency_peers(*, agency: Agency) -> QuerySet[Peer]:

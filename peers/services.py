@@ -20,6 +20,7 @@ from accounts.services import record_audit
 from agencies.models import Agency
 from core import phones
 from core.choices import AgeRange, Gender
+from peers import consent
 from peers.models import AvailabilityOverride, AvailabilityWindow, Credential, CredentialType, Language, Peer
 from peers.validators import validate_credential_document
 
@@ -83,6 +84,7 @@ def create_peer(
     _save_peer(peer)
     peer.languages.set(list(languages))
     record_audit(actor=actor, action="peer.created", target=peer, detail=f"agency {agency.pk}")
+    consent.request_consent(peer=peer, actor=actor)
     return peer
 
 
@@ -116,6 +118,9 @@ def update_peer(
     record_audit(
         actor=actor, action="peer.updated", target=peer, detail="new number" if changed_number else ""
     )
+    if changed_number:
+        # A new number has not agreed to anything: it is asked, and alerted only after JOIN.
+        consent.request_consent(peer=peer, actor=actor)
     return peer
 
 

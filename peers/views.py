@@ -5,6 +5,7 @@ the permission decorator), so another agency's peer, credential or override is a
 Pages render in the agency's time zone, the zone its weekly hours are kept in.
 """
 
+import csv
 import datetime as dt
 import mimetypes
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import agency_member_required
 from accounts.roles import agency_membership
-from peers import selectors, services
+from peers import consent, selectors, services
 from peers.forms import (
     AvailableForHoursForm,
     CredentialForm,
@@ -139,6 +140,7 @@ def _detail_context(request: HttpRequest, peer: Peer, now: dt.datetime, **forms)
         "coverage": list(enumerate(selectors.week_coverage(peer.windows.all()))),
         "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         "available_form": AvailableForHoursForm(),
+        "consent_records": list(peer.consent_records.select_related("actor")[:20]),
         "unavailable_form": UnavailableUntilForm(
             now=now, initial={"until": (local_now + dt.timedelta(hours=8)).replace(second=0, microsecond=0)}
         ),
@@ -154,6 +156,47 @@ def peer_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     services.deactivate_peer(peer=peer, actor=request.user)
     messages.success(request, f"{peer} is inactive and will not be alerted.")
     return redirect("peers:peer_detail", pk=peer.pk)
+
+
+@supervisor_view
+@require_POST
+def consent_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the opt-in text again (once a day at most, while the peer has not replied JOIN)."""
+    peer = _peer(request, pk)
+    try:
+        consent.resend_consent_request(peer=peer, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"The opt-in text was sent to {peer} again.")
+    return redirect("peers:peer_detail", pk=peer.pk)
+
+
+@supervisor_view
+def consent_csv(request: HttpRequest) -> HttpResponse:
+    """Every opt-in and opt-out of the agency's peers, as CSV (the TCPA record)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="peer-rx-consent.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["when (UTC)", "peer", "number", "what", "how", "text", "recorded by"])
+    for record in selectors.consent_records(agency=request.agency).iterator():
+        writer.writerow(
+            [
+                record.at.isoformat(),
+                record.peer.full_name,
+                record.phone,
+                record.get_action_display(),
+                record.get_source_display(),
+                _safe_cell(record.text),
+                str(record.actor or ""),
+            ]
+        )
+    return response
+
+
+def _safe_cell(value: str) -> str:
+    """A cell a spreadsheet would run as a formula is prefixed with ' (as the reports' CSVs are)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
 
 
 @supervisor_view

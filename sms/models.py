@@ -32,6 +32,7 @@ class OutboundMessage(models.Model):
         FILLED = "filled", "Filled, thank you"
         CANCELLED = "cancelled", "Cancelled by the location, thank you"
         REPLY = "reply", "Reply to a text"
+        OPT_IN_REQUEST = "opt_in_request", "Opt-in request"
         ACK_REMINDER = "ack_reminder", "Reminder to say on my way"
         OUTCOME_MENU = "outcome_menu", "Encounter outcome menu"
         # To the location's notification phone

@@ -213,3 +213,62 @@ class TestEncounterReplies:
 
     def test_on_still_means_available(self):
         assert parse("ON 4") == Command(Kind.ON, hours=4)
+
+
+MUST_OPT_OUT = [
+    "please stop",
+    "Stop texting me",
+    "stop texting me please",
+    "stop sending these",
+    "STOP THE TEXTS",
+    "stop messaging me!",
+    "unsubscribe please",
+    "Please unsubscribe me",
+    "remove me",
+    "remove me from this list",
+    "I want to opt out",
+    "take me off",
+    "take me off your list",
+    "don't text me",
+    "do not text me again",
+    "no more texts",
+    "no more alerts please",
+    "leave me alone",
+    "wrong number",
+]
+MUST_NOT_OPT_OUT = [
+    "YES 4821",
+    "NO 4821",
+    "no",
+    "I can't stop by today",
+    "stop by later",
+    "non stop",
+    "stopped",
+    "bus stop",
+    "OMW 4821",
+    "HERE",
+    "DONE 4821",
+    "CANCEL 4821",
+    "1Y",
+    "help",
+]
+
+
+class TestPlainWordStop:
+    @pytest.mark.parametrize("body", MUST_OPT_OUT)
+    def test_plain_words_opt_out(self, body):
+        assert parse(body) == Command(Kind.OPT_OUT, natural=True)
+
+    @pytest.mark.parametrize("body", MUST_NOT_OPT_OUT)
+    def test_other_texts_do_not(self, body):
+        assert parse(body).kind != Kind.OPT_OUT
+
+    @pytest.mark.parametrize(
+        "body", ["STOP", "stop", "Stop!", "STOP ALL", "unsubscribe", "CANCEL", "quit", "end"]
+    )
+    def test_the_carrier_keywords_stay_keywords(self, body):
+        assert parse(body) == Command(Kind.OPT_OUT)
+
+    @pytest.mark.parametrize("body", ["JOIN", "join!", "Start", "UNSTOP"])
+    def test_join_start_and_unstop_opt_in(self, body):
+        assert parse(body) == Command(Kind.OPT_IN)

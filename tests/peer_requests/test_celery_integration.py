@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.choices import Need
 from peer_requests import services
 from peer_requests.models import SWEEPER_HEARTBEAT, Alert, Heartbeat, PeerRequest, RequestEvent, RequestStatus
+from peers.models import Peer
 from sms.models import OutboundMessage, OutboundStatus
 from tests.world import make_world, seed_reference_data
 
@@ -293,3 +294,57 @@ def test_a_real_worker_and_beat_follow_the_encounter_to_its_outcome(celery_proce
             ]
         ).values_list("kind", flat=True)
     ) == ["on_the_way", "arrived", "finished", "outcome"]
+
+
+def test_a_new_peer_is_asked_first_and_alerted_only_after_join(celery_processes):
+    from peers import services as roster
+    from sms.services import receive_inbound
+    from tests.peers.factories import CredentialFactory, always_available
+
+    _wait_for(
+        lambda: Heartbeat.objects.filter(name=SWEEPER_HEARTBEAT).exists(),
+        timeout=60,
+        what="the first sweeper heartbeat (worker and beat running)",
+    )
+    world = make_world(peers=1)
+    with transaction.atomic():  # the roster form's transaction: its commit enqueues the text
+        newcomer = roster.create_peer(
+            agency=world.agency,
+            first_name="Dana",
+            last_name="Reyes",
+            phone="+18455550142",
+            age_range="18_35",
+            gender="female",
+        )
+    CredentialFactory(peer=newcomer)
+    always_available(newcomer)
+    _wait_for(
+        lambda: OutboundMessage.objects.filter(
+            kind=OutboundMessage.Kind.OPT_IN_REQUEST, peer=newcomer, status=OutboundStatus.SENT
+        ).exists(),
+        timeout=20,
+        what="the opt-in text to be sent by the worker",
+    )
+
+    def submit() -> PeerRequest:
+        return services.submit_request(
+            location=world.location, need=Need.SUBSTANCE_USE, callback_contact="Desk", actor=None
+        )
+
+    before = submit()
+    assert not before.alerts.filter(peer=newcomer).exists()
+    with transaction.atomic():
+        receive_inbound(message_sid="SM" + "j" * 32, from_number="+18455550142", body="JOIN")
+    _wait_for(
+        lambda: Peer.objects.filter(pk=newcomer.pk, consented_at__isnull=False).exists(),
+        timeout=20,
+        what="the worker to handle JOIN",
+    )
+    after = submit()
+    alert = after.alerts.get(peer=newcomer)
+    _wait_for(
+        lambda: OutboundMessage.objects.filter(alert=alert, status=OutboundStatus.SENT).exists(),
+        timeout=20,
+        what="the newcomer's first alert to be sent",
+    )
+    assert newcomer.consent_records.filter(action="opt_in", source="keyword", text="JOIN").exists()

@@ -118,7 +118,8 @@ class TestStagesBySms:
         assert (peer_request.encounter_outcome, peer_request.naloxone_kit_given) == ("declined", None)
         assert other.alerts.get(peer=peer).decline_reason == ""
 
-    def test_replies_about_no_assignment_or_a_wrong_code(self):
+    def test_replies_about_no_assignment_or_a_wrong_code(self, settings):
+        settings.PEERRX_PASSIVE_REPLIES_PER_HOUR = 10  # four hints in a row; the limit has its own tests
         world = make_world(peers=1)
         peer = world.peers[0]
         assert "no assignment under way" in text(peer, "HERE", T0)

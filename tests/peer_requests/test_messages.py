@@ -8,6 +8,7 @@ import inspect
 import pytest
 
 from peer_requests import messages
+from peers import consent
 from peers.models import Language
 from tests.locations.factories import CountyFactory, LocationFactory
 from tests.peer_requests.factories import PeerRequestFactory
@@ -49,8 +50,12 @@ def marked_request():
     )
 
 
+TEXT_MODULES = (messages, consent)
+
+
 def every_text(peer_request) -> dict[str, str]:
-    """Call every public function of the module with arguments chosen by parameter name."""
+    """Call every public function of the modules that write texts, with arguments chosen by
+    parameter name."""
     peer = PeerFactory(first_name="Dana", last_name="Reyes")
     previous = PeerFactory(first_name="Lee", last_name="Park")
     arguments = {
@@ -67,14 +72,54 @@ def every_text(peer_request) -> dict[str, str]:
         "what": "Peer late: location and agency told",
     }
     rendered = {}
-    for name, function in inspect.getmembers(messages, inspect.isfunction):
-        if name.startswith("_") or function.__module__ != messages.__name__:
-            continue
-        parameters = inspect.signature(function).parameters
-        unknown = set(parameters) - set(arguments)
-        assert not unknown, f"messages.{name} takes {unknown}: add them to this test's vocabulary"
-        rendered[name] = function(**{p: arguments[p] for p in parameters})
+    for module in TEXT_MODULES:
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("_") or function.__module__ != module.__name__:
+                continue
+            if module is consent and name not in CONSENT_TEXTS:
+                continue
+            parameters = inspect.signature(function).parameters
+            unknown = set(parameters) - set(arguments)
+            assert not unknown, (
+                f"{module.__name__}.{name} takes {unknown}: add them to this test's vocabulary"
+            )
+            rendered[name] = function(**{p: arguments[p] for p in parameters})
     return rendered
+
+
+# The texts in peers.consent (the rest of it are services).
+CONSENT_TEXTS = {"opt_in_request", "opted_in", "opted_out"}
+# Texts that must fit one segment: short answers a peer gets at once. Everything else at most
+# two (an alert names the location, its kind, town, need, code and how to reply).
+ONE_SEGMENT = {
+    "opted_in",
+    "opted_out",
+    "filled",
+    "cancelled_by_location",
+    "decline_reason_recorded",
+    "no_such_request",
+    "nothing_open",
+    "bad_hours",
+    "bad_eta",
+    "usage",
+    "unknown_number",
+    "arrived_recorded",
+    "eta_updated",
+    "stage_already_recorded",
+    "no_live_assignment",
+}
+
+
+class TestSegments:
+    def test_every_text_is_gsm7_and_short(self, marked_request):
+        from sms.segments import is_gsm7, segments
+
+        for name, text in every_text(marked_request).items():
+            if name == "supervisor_notice":
+                continue  # a mail, not a text
+            assert is_gsm7(text), f"{name} is not GSM-7 (sent as UCS-2, 70 characters a segment): {text}"
+            most = 1 if name in ONE_SEGMENT else 2
+            assert segments(text) <= most, f"{name} takes {segments(text)} segments: {text}"
 
 
 class TestNoPersonalInformation:

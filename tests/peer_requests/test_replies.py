@@ -70,8 +70,10 @@ class TestHandleInboundBookkeeping:
         assert message.peer is None
         assert message.outcome == "unknown_number"
         assert not Alert.objects.filter(response=Alert.Response.YES).exists()
-        text, _ = reply("+15005550006", "STOP")
-        assert text == "This number is not registered with Peer-RX."
+        # One neutral reply a day to a number that is not a peer's: no loop with an auto-responder.
+        text, message = reply("+15005550006", "STOP")
+        assert text is None
+        assert message.outcome == "unknown_number_silenced"
 
 
 class TestYes:
@@ -326,7 +328,7 @@ class TestKeywords:
         text, message = reply(peer, word, at=T0 + 2 * MINUTE)
         peer.refresh_from_db()
         assert peer.opted_out_at is None
-        assert "subscribed to alerts again" in text
+        assert "subscribed to peer support alerts" in text and "Msg & data rates may apply" in text
         assert message.outcome == "opted_in"
 
     @pytest.mark.parametrize("body", ["hello?", "maybe later", "", "4821", "yes I can't"])
@@ -368,3 +370,37 @@ class TestThroughTheWebhook:
         assert alert_of(peer_request, peer).response == Alert.Response.YES
         [answer] = OutboundMessage.objects.filter(kind=OutboundMessage.Kind.REPLY, to=str(peer.phone))
         assert "your YES is in" in answer.body
+
+
+class TestPassiveReplyLimits:
+    """An auto-responder must not start a loop: replies nobody asked for are limited per number."""
+
+    @pytest.fixture(autouse=True)
+    def _limits(self, settings):
+        settings.PEERRX_PASSIVE_REPLIES_PER_HOUR = 3
+        settings.PEERRX_PASSIVE_REPLIES_PER_DAY = 5
+
+    def test_a_few_hints_an_hour_then_silence_and_a_few_a_day(self, world):
+        peer = world.peers[0]
+        answers = [reply(peer, "hello?", at=T0 + n * MINUTE)[0] for n in range(5)]
+        assert [bool(answer) for answer in answers] == [True, True, True, False, False]
+        _text, silenced = reply(peer, "hello?", at=T0 + 5 * MINUTE)
+        assert silenced.outcome == "unknown_silenced" and silenced.handled_at is not None
+        # An hour on, the hourly allowance is back, until the day's five are spent.
+        later = [reply(peer, "hi", at=T0 + 61 * MINUTE + n * MINUTE)[0] for n in range(4)]
+        assert [bool(answer) for answer in later] == [True, True, False, False]
+        assert (
+            OutboundMessage.objects.filter(kind=OutboundMessage.Kind.REPLY, to=str(peer.phone)).count() == 5
+        )
+
+    def test_real_commands_are_always_answered(self, world):
+        peer = world.peers[0]
+        for n in range(4):
+            reply(peer, "hello?", at=T0 + n * MINUTE)
+        text, _message = reply(peer, "HELP", at=T0 + 5 * MINUTE)
+        assert "Msg & data rates may apply" in text
+
+    def test_an_unknown_number_gets_one_neutral_reply_a_day(self, world):
+        assert reply("+15005550006", "hi", at=T0)[0]
+        assert reply("+15005550006", "hi", at=T0 + dt.timedelta(hours=23))[0] is None
+        assert reply("+15005550006", "hi", at=T0 + dt.timedelta(hours=25))[0]

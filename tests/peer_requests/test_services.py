@@ -650,18 +650,6 @@ class TestCompleteDueRequests:
         assert fine.status == RequestStatus.OPEN
 
 
-class TestSetOptedOut:
-    def test_it_opts_out_and_back_in(self):
-        peer = PeerFactory()
-        assert services.set_opted_out(peer=peer, opted_out=True, now=T0) is True
-        assert services.set_opted_out(peer=peer, opted_out=True, now=T0 + SELECTION) is False
-        peer.refresh_from_db()
-        assert peer.opted_out_at == T0
-        assert services.set_opted_out(peer=peer, opted_out=False, now=T0) is True
-        peer.refresh_from_db()
-        assert peer.opted_out_at is None
-
-
 class TestDatabaseConstraints:
     def test_the_database_refuses_a_second_assigned_alert(self):
         peer_request = PeerRequestFactory(location=LocationFactory())

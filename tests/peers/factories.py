@@ -28,6 +28,8 @@ class PeerFactory(factory.django.DjangoModelFactory):
     age_range = AgeRange.YOUNGER
     gender = Gender.FEMALE
     is_active = True
+    # A peer on the roster for a while, who texted JOIN long ago.
+    consented_at = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 class CredentialFactory(factory.django.DjangoModelFactory):
