@@ -1,4 +1,5 @@
-"""Mail to an agency's supervisors about their peer's assignment (no patient details, ever).
+"""Mail to an agency's supervisors about their peer's assignment, and to Peer-RX staff about a
+location reaching a request limit (no patient details, ever).
 
 Supervisors work in the browser, often on a phone; a mail reaches them there. Texts go to the
 location's notification phone (``services._text_location``), never to supervisors' own numbers,
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import send_mail
 
+from accounts.models import User
 from agencies.models import AgencyMembership
 
 if TYPE_CHECKING:
@@ -39,5 +41,24 @@ def notify_supervisors(*, agency: Agency, subject: str, body: str) -> int:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     except Exception:
         logger.exception("Could not mail the supervisors of agency %s", agency.pk)
+        return 0
+    return len(recipients)
+
+
+def notify_staff(*, subject: str, body: str) -> int:
+    """Mail every active Peer-RX staff member with an address; returns how many were mailed."""
+    recipients = sorted(
+        set(
+            User.objects.filter(is_staff=True, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+    if not recipients:
+        return 0
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except Exception:
+        logger.exception("Could not mail Peer-RX staff: %s", subject)
         return 0
     return len(recipients)

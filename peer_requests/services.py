@@ -39,7 +39,7 @@ from peer_requests.models import (
     RequestEvent,
     RequestStatus,
 )
-from peer_requests.notifications import notify_supervisors
+from peer_requests.notifications import notify_staff, notify_supervisors
 from peer_requests.selectors import alertable_peers, busy_elsewhere, busy_peer_ids, live_assignments
 from peers.models import AvailabilityOverride, Language, Peer
 from peers.selectors import eligible_peers
@@ -114,12 +114,26 @@ def _move(peer_request: PeerRequest, *, from_statuses: Iterable[str], **changes)
     return bool(updated)
 
 
+CODES = range(1000, 10000)  # four digits with no leading zero to drop: easy to type in a reply
+RANDOM_CODE_TRIES = 20
+
+
 def _free_code(taken: set[str]) -> str:
-    # 1000..9999: no leading zero to drop, and 9,000 codes for the few requests live at once.
-    while True:
-        code = str(1000 + secrets.randbelow(9000))
+    """A code no live request uses. Random first (codes do not reveal how busy Peer-RX is);
+    when the space is crowded, one pass over the free codes; when none is left, DispatchError.
+
+    9,000 codes: with at most PEERRX_MAX_LIVE_REQUESTS_PER_LOCATION live requests a location
+    (10 by default), no location can hold more than a sliver of them, and 900 locations at
+    their limit at once still find a code.
+    """
+    for _try in range(RANDOM_CODE_TRIES):
+        code = str(CODES[secrets.randbelow(len(CODES))])
         if code not in taken:
             return code
+    free = [str(code) for code in CODES if str(code) not in taken]
+    if not free:
+        raise DispatchError("Every request code is in use right now; please try again in a few minutes.")
+    return free[secrets.randbelow(len(free))]
 
 
 def _text_location(*, peer_request: PeerRequest, kind: str, body: str, now: dt.datetime) -> None:
@@ -311,7 +325,35 @@ def _create_with_code(**fields) -> PeerRequest:
     raise DispatchError("Could not find a free request code; please try again.")
 
 
-@transaction.atomic
+def _check_limits(*, location: Location, actor: User | None, now: dt.datetime) -> None:
+    """A location cannot flood the peers or the code space: at most
+    PEERRX_MAX_LIVE_REQUESTS_PER_LOCATION looking for a peer at once, and at most
+    PEERRX_MAX_SUBMITS_PER_MINUTE submitted a minute by the location or by one user. Peer-RX
+    staff are told when a location reaches a limit. Raises DispatchError with what to do."""
+    live = PeerRequest.objects.filter(location=location, status__in=ACTIVE_STATUSES).count()
+    if live >= settings.PEERRX_MAX_LIVE_REQUESTS_PER_LOCATION:
+        _limit_reached(location=location, actor=actor, what=f"{live} requests looking for a peer", now=now)
+        raise DispatchError(
+            f"This location already has {live} requests looking for a peer. Cancel one you no longer "
+            "need, or wait for one to be filled."
+        )
+    recent = PeerRequest.objects.filter(created_at__gt=now - dt.timedelta(minutes=1))
+    by_location = recent.filter(location=location).count()
+    by_user = recent.filter(created_by=actor).count() if actor is not None and actor.is_authenticated else 0
+    if max(by_location, by_user) >= settings.PEERRX_MAX_SUBMITS_PER_MINUTE:
+        _limit_reached(location=location, actor=actor, what="too many requests in a minute", now=now)
+        raise DispatchError("Too many requests in the last minute: please wait a minute and try again.")
+
+
+def _limit_reached(*, location: Location, actor: User | None, what: str, now: dt.datetime) -> None:
+    logger.warning("Location %s reached a request limit: %s", location.pk, what)
+    record_audit(actor=actor, action="request.limit_reached", target=location, detail=what, at=now)
+    notify_staff(
+        subject=f"Peer-RX: {location.name} reached a request limit",
+        body=f"{location.name} reached a request limit ({what}) at {now:%Y-%m-%d %H:%M} UTC.",
+    )
+
+
 def submit_request(
     *,
     location: Location,
@@ -324,7 +366,8 @@ def submit_request(
     resubmitted_from: PeerRequest | None = None,
     now: dt.datetime | None = None,
 ) -> PeerRequest:
-    """Create a request and alert every eligible peer, in one transaction.
+    """Create a request and alert every eligible peer, in one transaction, once the location is
+    within its request limits (``_check_limits``).
 
     The countdown tasks are enqueued only after commit; if the broker is down then, the
     request still stands and the sweeper completes it from the deadlines stored here.
@@ -332,6 +375,34 @@ def submit_request(
     now = _now(now)
     if not location.is_verified:
         raise DispatchError("Only a verified location can request a peer.")
+    # Outside the request's transaction, so the record of a refusal is kept.
+    _check_limits(location=location, actor=actor, now=now)
+    with transaction.atomic():
+        return _submit(
+            location=location,
+            need=need,
+            callback_contact=callback_contact,
+            age_range=age_range,
+            gender=gender,
+            languages=languages,
+            actor=actor,
+            resubmitted_from=resubmitted_from,
+            now=now,
+        )
+
+
+def _submit(
+    *,
+    location: Location,
+    need: str,
+    callback_contact: str,
+    age_range: str,
+    gender: str,
+    languages: Iterable[Language],
+    actor: User | None,
+    resubmitted_from: PeerRequest | None,
+    now: dt.datetime,
+) -> PeerRequest:
     peer_request = _create_with_code(
         location=location,
         need=need,

@@ -250,6 +250,10 @@ if PEERRX_EXPIRY_SECONDS <= PEERRX_SELECTION_SECONDS:
         f"({PEERRX_EXPIRY_SECONDS} <= {PEERRX_SELECTION_SECONDS})."
     )
 PEERRX_SWEEP_SECONDS = env_float("PEERRX_SWEEP_SECONDS", 5.0, minimum=0.5)
+# A location cannot flood the peers or the request codes: live requests at once, and submits a
+# minute by a location or by one user.
+PEERRX_MAX_LIVE_REQUESTS_PER_LOCATION = env_int("PEERRX_MAX_LIVE_REQUESTS_PER_LOCATION", 10, minimum=1)
+PEERRX_MAX_SUBMITS_PER_MINUTE = env_int("PEERRX_MAX_SUBMITS_PER_MINUTE", 5, minimum=1)
 # One reminder to a peer who has not replied this long after their alert (0: no reminders).
 PEERRX_REMINDER_SECONDS = env_int("PEERRX_REMINDER_SECONDS", 300, minimum=0)
 # While a request is live, alert peers who become eligible (each sweep), and widen to the backup

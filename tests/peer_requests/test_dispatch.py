@@ -414,3 +414,45 @@ class TestRacesOnPostgres:
         statuses = sorted(PeerRequest.objects.values_list("status", flat=True))
         assert statuses == [RequestStatus.ASSIGNED, RequestStatus.OPEN]
         assert PeerRequest.objects.filter(assigned_peer=peer).count() == 1
+
+
+class TestRequestLimits:
+    def test_a_location_has_at_most_so_many_live_requests_and_staff_are_told(self, settings, mailoutbox):
+        from tests.accounts.factories import StaffUserFactory
+
+        settings.PEERRX_MAX_LIVE_REQUESTS_PER_LOCATION = 3
+        StaffUserFactory(email="ops@peer-rx.test")
+        world = make_world(peers=1)
+        for n in range(3):
+            submit(world, at=T0 + n * 2 * MINUTE)
+        with pytest.raises(DispatchError, match="already has 3 requests looking for a peer"):
+            submit(world, at=T0 + 7 * MINUTE)
+        assert PeerRequest.objects.count() == 3
+        assert AuditEntry.objects.filter(action="request.limit_reached").count() == 1
+        assert mailoutbox[-1].to == ["ops@peer-rx.test"]
+        # Once one is cancelled there is room again.
+        services.cancel_request(peer_request=PeerRequest.objects.first(), actor=None, now=T0 + 8 * MINUTE)
+        submit(world, at=T0 + 9 * MINUTE)
+
+    def test_twenty_rapid_submits_are_stopped_after_the_minutes_allowance(self, settings):
+        settings.PEERRX_MAX_SUBMITS_PER_MINUTE = 5
+        world = make_world(peers=1)
+        made, refused = 0, 0
+        for n in range(20):
+            try:
+                submit(world, at=T0 + n * dt.timedelta(seconds=1))
+                made += 1
+            except DispatchError as exc:
+                assert "wait a minute" in str(exc)
+                refused += 1
+        assert (made, refused) == (5, 15)
+        submit(world, at=T0 + 2 * MINUTE)  # a minute on, the allowance is back
+
+    def test_code_allocation_never_loops_and_says_so_when_every_code_is_taken(self):
+        from peer_requests.services import CODES, _free_code
+
+        taken = {str(code) for code in CODES}
+        with pytest.raises(DispatchError, match="Every request code is in use"):
+            _free_code(taken)
+        one_left = taken - {"4821"}
+        assert _free_code(one_left) == "4821"

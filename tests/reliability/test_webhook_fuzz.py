@@ -76,6 +76,8 @@ def _valid_yes_senders(peer_request: PeerRequest) -> set[str]:
 def world(settings):
     settings.PEERRX_SELECTION_SECONDS = 600
     settings.PEERRX_EXPIRY_SECONDS = 1800
+    # Every example submits a request at the same location: the request limits would stop them.
+    settings.PEERRX_MAX_SUBMITS_PER_MINUTE = settings.PEERRX_MAX_LIVE_REQUESTS_PER_LOCATION = 100_000
     return make_world(peers=3)
 
 
