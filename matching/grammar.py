@@ -108,9 +108,19 @@ class Command:
     natural: bool = False  # an opt-out said in plain words rather than a keyword
 
 
+# No reply needs more digits than this (a code has 4): a longer run is a word no command knows,
+# never a number to convert (Python refuses to read over 4,300 digits).
+MAX_DIGITS = 6
+LONG_NUMBER = "LONGNUMBER"
+
+
 def tokens(body: str) -> list[str]:
-    """Upper-cased words and digit runs; everything else separates them."""
-    return _TOKEN.findall((body or "").upper())
+    """Upper-cased words and digit runs; everything else separates them. A digit run longer than
+    MAX_DIGITS becomes ``LONG_NUMBER``."""
+    return [
+        LONG_NUMBER if token.isdigit() and len(token) > MAX_DIGITS else token
+        for token in _TOKEN.findall((body or "").upper())
+    ]
 
 
 def _code(token: str) -> str | None:

@@ -2,6 +2,7 @@ from django import forms
 
 from core.choices import AgeRange, Gender, Need, OrganisationStatus
 from locations.models import Location
+from peer_requests import patient_details
 from peer_requests.models import PeerRequest
 from peers.models import Language
 
@@ -42,6 +43,11 @@ class RequestForm(forms.Form):
         value = self.cleaned_data["callback_contact"].strip()
         if not value:
             raise forms.ValidationError("Say whom the peer should ask for.")
+        found = patient_details.problem(value)
+        if found:
+            raise forms.ValidationError(
+                f"This goes to the peer by text, so it must be a staff name or extension only: {found}."
+            )
         return value
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import record_audit
 from locations.models import Location
-from peer_requests import messages
+from peer_requests import messages, patient_details
 from peer_requests.candidates import prescore_peers, rank_responders
 from peer_requests.models import (
     ACTIVE_STATUSES,
@@ -375,6 +375,9 @@ def submit_request(
     now = _now(now)
     if not location.is_verified:
         raise DispatchError("Only a verified location can request a peer.")
+    found = patient_details.problem(callback_contact)
+    if found:
+        raise DispatchError(f"Whom the peer asks for must be a staff name or extension: {found}.")
     # Outside the request's transaction, so the record of a refusal is kept.
     _check_limits(location=location, actor=actor, now=now)
     with transaction.atomic():

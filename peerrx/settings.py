@@ -163,6 +163,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Credential documents are private: readable by the server's user and group only.
+FILE_UPLOAD_PERMISSIONS = 0o640
 STORAGES = {
     # Credential documents are private: they live outside STATIC_ROOT and are only ever
     # streamed by a permission-checked view, never by URL.

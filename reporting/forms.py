@@ -2,11 +2,14 @@ import datetime as dt
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from core.choices import Need
 from reporting.selectors import MAX_RANGE_DAYS
 
 DEFAULT_DAYS = 30
+# Peer-RX holds nothing older; a two-digit year typed in a browser (0026) is refused, not a 500.
+EARLIEST = dt.date(2000, 1, 1)
 PERIODS = [("day", "Day"), ("week", "Week")]
 
 
@@ -50,6 +53,21 @@ class ReportFilterForm(forms.Form):
             del self.fields["agency"]
         else:
             self.fields["agency"].queryset = agencies
+
+    def _within_bounds(self, name: str) -> dt.date | None:
+        value = self.cleaned_data.get(name)
+        if value is not None and not EARLIEST <= value <= timezone.localdate() + dt.timedelta(days=365):
+            raise forms.ValidationError(
+                f"Choose a date from {EARLIEST:%b %-d, %Y} to a year from today "
+                f"(this was {value.isoformat()})."
+            )
+        return value
+
+    def clean_start(self) -> dt.date | None:
+        return self._within_bounds("start")
+
+    def clean_end(self) -> dt.date | None:
+        return self._within_bounds("end")
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -52,6 +52,8 @@ SWEEP_LIMIT = 1000
 RATE_INLINE_WAIT_SECONDS = 1.0
 # Unhandled inbound texts (the handler raised, or its task was lost) are retried for this long.
 INBOUND_RETRY_WINDOW = dt.timedelta(minutes=15)
+# Twilio delivers at most 1,600 characters in one text: anything longer is cut to that.
+MAX_BODY_CHARACTERS = 1600
 INBOUND_RETRY_AFTER = dt.timedelta(seconds=30)
 
 # Status callbacks carry a code but no text: enough words for the request page.
@@ -665,6 +667,11 @@ def process_inbound_webhook(
     from_number = _field(params, "From", max_length=32)
     to_number = _field(params, "To", max_length=32, required=False)
     body = (params.get("Body") or "").replace("\x00", "")
+    if len(body) > MAX_BODY_CHARACTERS:
+        logger.warning(
+            "Inbound SMS %s: %d characters, stored cut to %d", message_sid, len(body), MAX_BODY_CHARACTERS
+        )
+        body = body[:MAX_BODY_CHARACTERS]
     return receive_inbound(
         message_sid=message_sid, from_number=from_number, to_number=to_number, body=body, now=now
     )

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 from sms import services
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-# Twilio's webhooks are a few hundred bytes (a text is at most 1,600 characters).
-MAX_WEBHOOK_BYTES = 64 * 1024
+# Twilio's webhooks are a few hundred bytes, a few kilobytes with every field (a text is at most
+# 1,600 characters, up to 6,400 bytes as UTF-8, and then URL-encoded).
+MAX_WEBHOOK_BYTES = 32 * 1024
 
 
 def _plain(status: int, text: str) -> HttpResponse:

@@ -138,6 +138,25 @@ class TestSeedDemo:
 
 
 class TestSeedDemoCommand:
+    @pytest.fixture(autouse=True)
+    def _debug(self, settings):
+        settings.DEBUG = True
+
+    def test_it_refuses_with_debug_off_unless_told_and_the_database_is_empty(self, settings):
+        from django.core.management.base import CommandError
+
+        settings.DEBUG = False
+        with pytest.raises(CommandError, match="runs only with DEBUG on"):
+            call_command("seed_demo", stdout=StringIO())
+        assert not User.objects.exists()
+        User.objects.create_user(username="someone-real", password="x")
+        with pytest.raises(CommandError, match="has users"):
+            call_command("seed_demo", "--yes-on-an-empty-database", stdout=StringIO())
+        assert User.objects.count() == 1
+        User.objects.all().delete()
+        call_command("seed_demo", "--yes-on-an-empty-database", stdout=StringIO())
+        assert User.objects.filter(username="staff").exists()
+
     def test_it_prints_every_login_with_its_password(self):
         out = StringIO()
         call_command("seed_demo", stdout=out)

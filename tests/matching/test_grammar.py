@@ -272,3 +272,11 @@ class TestPlainWordStop:
     @pytest.mark.parametrize("body", ["JOIN", "join!", "Start", "UNSTOP"])
     def test_join_start_and_unstop_opt_in(self, body):
         assert parse(body) == Command(Kind.OPT_IN)
+
+
+class TestLongNumbers:
+    @pytest.mark.parametrize(
+        "body", ["OFF " + "9" * 4400, "OMW " + "4" * 4400, "1" * 4400, "YES " + "4" * 12]
+    )
+    def test_a_huge_number_is_a_word_no_command_knows(self, body):
+        assert parse(body).kind in (Kind.UNKNOWN,)

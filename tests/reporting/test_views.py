@@ -281,3 +281,12 @@ class TestQueryCounts:
         # Session, user, then the report's four queries: the filter choices are not rendered.
         with django_assert_num_queries(6):
             staff_client.get(f"{reverse('reporting:staff')}?{MARCH}&format=csv&report=responses")
+
+
+class TestBoundedDates:
+    @pytest.mark.parametrize("start", ["0001-01-01", "9999-12-30", "0026-03-01", "1999-12-31"])
+    def test_a_date_out_of_range_is_a_form_error_not_a_500(self, client, world, start):
+        client.force_login(LocationMembershipFactory(location=world.hudson).user)
+        response = client.get(f"{reverse('reporting:location')}?start={start}&end=2026-03-31")
+        assert response.status_code == 200
+        assert "Choose a date from Jan 1, 2000 to a year from today" in response.content.decode()

@@ -798,3 +798,13 @@ class TestRefusalHandler:
                 message_id=message.pk, status="undelivered", error_code="30005", now=T0
             )
         assert [(r.message_id, r.code) for r in RECEIVED_REFUSALS] == [(message.pk, "30005")]
+
+
+class TestBoundedInbound:
+    def test_a_body_longer_than_twilio_sends_is_stored_cut_to_1600(self, reply_handler):
+        params = {"MessageSid": "SMlong", "From": "+12125550101", "Body": "OFF " + "9" * 4400}
+        url = "http://testserver/sms/inbound/"
+        inbound, created = services.process_inbound_webhook(
+            url=url, params=params, signature=transport.sign(url=url, params=params), now=T0
+        )
+        assert created and len(inbound.body) == 1600
