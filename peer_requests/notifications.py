@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from accounts.models import User
-from agencies.models import AgencyMembership
 
 if TYPE_CHECKING:
     from agencies.models import Agency
@@ -24,41 +23,24 @@ logger = logging.getLogger(__name__)
 
 
 def notify_supervisors(*, agency: Agency, subject: str, body: str) -> int:
-    """Mail every active supervisor of ``agency`` with an address; returns how many were mailed.
-
-    A mail server that is down only logs: the location has its text and the timeline its event.
-    """
-    recipients = sorted(
-        set(
-            AgencyMembership.objects.filter(agency=agency, user__is_active=True)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
-    )
-    if not recipients:
-        return 0
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except Exception:
-        logger.exception("Could not mail the supervisors of agency %s", agency.pk)
-        return 0
-    return len(recipients)
+    """Mail every active supervisor of ``agency`` with an address; returns how many were mailed."""
+    users = User.objects.filter(agency_membership__agency=agency)
+    return _mail(users, subject=subject, body=body)
 
 
 def notify_staff(*, subject: str, body: str) -> int:
     """Mail every active Peer-RX staff member with an address; returns how many were mailed."""
-    recipients = sorted(
-        set(
-            User.objects.filter(is_staff=True, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
-    )
+    return _mail(User.objects.filter(is_staff=True), subject=subject, body=body)
+
+
+def _mail(users, *, subject: str, body: str) -> int:
+    """A mail server that is down only logs: the texts and the timeline carry the news too."""
+    recipients = sorted(set(users.filter(is_active=True).exclude(email="").values_list("email", flat=True)))
     if not recipients:
         return 0
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     except Exception:
-        logger.exception("Could not mail Peer-RX staff: %s", subject)
+        logger.exception("Could not mail %d recipients: %s", len(recipients), subject)
         return 0
     return len(recipients)

@@ -17,7 +17,7 @@ import contextvars
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -1089,15 +1089,13 @@ def record_on_the_way(
     *, peer_request: PeerRequest, peer: Peer, minutes: int | None = None, now: dt.datetime | None = None
 ) -> EncounterOutcomeRecorded:
     """OMW [minutes]: the assigned peer is on the way, arriving in about ``minutes``; the location
-    is told ("Linda Reyes is on her way, about 20 min"). A second OMW only updates the ETA."""
+    is told ("Linda Reyes is on the way, about 20 min"). A second OMW only updates the ETA."""
     now = _now(now)
     locked = _locked(peer_request.pk)
-    if not _live_encounter(locked, peer=peer) or locked.arrived_at is not None:
-        return (
-            EncounterOutcomeRecorded.NOT_ASSIGNED
-            if not _live_encounter(locked, peer=peer)
-            else EncounterOutcomeRecorded.ALREADY
-        )
+    if not _live_encounter(locked, peer=peer):
+        return EncounterOutcomeRecorded.NOT_ASSIGNED
+    if locked.arrived_at is not None:
+        return EncounterOutcomeRecorded.ALREADY
     eta = now + dt.timedelta(minutes=minutes) if minutes else None
     first = locked.on_way_at is None
     if not first and eta is None:
@@ -1277,23 +1275,19 @@ def watch_encounters(*, now: dt.datetime | None = None) -> dict[str, int]:
             now=now,
         )
 
-    def tell_no_ack(peer_request: PeerRequest) -> None:
-        _tell_about(
-            peer_request,
-            kind=RequestEvent.Kind.ACK_MISSING,
-            sms_kind=OutboundMessage.Kind.LOCATION_ACK_MISSING,
-            body=messages.location_no_ack(peer_request=peer_request, peer=peer_request.assigned_peer),
-            now=now,
-        )
+    def tell(kind: str, sms_kind: str, render) -> Callable[[PeerRequest], None]:
+        def act(peer_request: PeerRequest) -> None:
+            body = render(peer_request=peer_request, peer=peer_request.assigned_peer)
+            _tell_about(peer_request, kind=kind, sms_kind=sms_kind, body=body, now=now)
 
-    def tell_late(peer_request: PeerRequest) -> None:
-        _tell_about(
-            peer_request,
-            kind=RequestEvent.Kind.LATE_ARRIVAL,
-            sms_kind=OutboundMessage.Kind.LOCATION_LATE,
-            body=messages.location_late(peer_request=peer_request, peer=peer_request.assigned_peer),
-            now=now,
-        )
+        return act
+
+    tell_no_ack = tell(
+        RequestEvent.Kind.ACK_MISSING, OutboundMessage.Kind.LOCATION_ACK_MISSING, messages.location_no_ack
+    )
+    tell_late = tell(
+        RequestEvent.Kind.LATE_ARRIVAL, OutboundMessage.Kind.LOCATION_LATE, messages.location_late
+    )
 
     steps = (
         (

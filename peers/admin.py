@@ -6,19 +6,18 @@ Documents are never linked by URL: the change page links to the permission-check
 download view.
 """
 
-import csv
-
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.services import record_audit
 from peers import selectors, services
+from peers.exports import consent_csv
 from peers.models import (
     AvailabilityOverride,
     AvailabilityWindow,
@@ -268,22 +267,4 @@ class ConsentRecordAdmin(admin.ModelAdmin):
 
     @admin.action(description="Download the selected records as CSV")
     def download_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="peer-rx-consent.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["when (UTC)", "peer", "agency", "number", "what", "how", "text", "recorded by"])
-        for record in queryset.select_related("peer__agency", "actor").order_by("-at", "-pk"):
-            text = f"'{record.text}" if record.text[:1] in ("=", "+", "-", "@") else record.text
-            writer.writerow(
-                [
-                    record.at.isoformat(),
-                    record.peer.full_name,
-                    record.peer.agency.name,
-                    record.phone,
-                    record.get_action_display(),
-                    record.get_source_display(),
-                    text,
-                    str(record.actor or ""),
-                ]
-            )
-        return response
+        return consent_csv(queryset.select_related("peer__agency", "actor").order_by("-at", "-pk"))

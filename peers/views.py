@@ -5,7 +5,6 @@ the permission decorator), so another agency's peer, credential or override is a
 Pages render in the agency's time zone, the zone its weekly hours are kept in.
 """
 
-import csv
 import datetime as dt
 import mimetypes
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import agency_member_required
 from accounts.roles import agency_membership
 from peers import consent, selectors, services
+from peers.exports import consent_csv as consent_csv_response
 from peers.forms import (
     AvailableForHoursForm,
     CredentialForm,
@@ -175,28 +175,7 @@ def consent_resend(request: HttpRequest, pk: int) -> HttpResponse:
 @supervisor_view
 def consent_csv(request: HttpRequest) -> HttpResponse:
     """Every opt-in and opt-out of the agency's peers, as CSV (the TCPA record)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="peer-rx-consent.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["when (UTC)", "peer", "number", "what", "how", "text", "recorded by"])
-    for record in selectors.consent_records(agency=request.agency).iterator():
-        writer.writerow(
-            [
-                record.at.isoformat(),
-                record.peer.full_name,
-                record.phone,
-                record.get_action_display(),
-                record.get_source_display(),
-                _safe_cell(record.text),
-                str(record.actor or ""),
-            ]
-        )
-    return response
-
-
-def _safe_cell(value: str) -> str:
-    """A cell a spreadsheet would run as a formula is prefixed with ' (as the reports' CSVs are)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+    return consent_csv_response(selectors.consent_records(agency=request.agency).iterator())
 
 
 @supervisor_view

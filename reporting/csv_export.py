@@ -2,16 +2,8 @@ import csv
 
 from django.http import HttpResponse
 
+from core.spreadsheets import safe_cell
 from reporting.tables import DURATION, RATE, Table
-
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def csv_response(table: Table, *, filename: str) -> HttpResponse:
@@ -22,5 +14,5 @@ def csv_response(table: Table, *, filename: str) -> HttpResponse:
     units = {RATE: " (fraction)", DURATION: " (seconds)"}
     writer.writerow([column.label + units.get(column.kind, "") for column in table.columns])
     for row in table.csv_rows():
-        writer.writerow([_safe(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return response
