@@ -1,30 +1,136 @@
 """Admin for Peer-RX staff: users, the audit trail, counties, and what every organisation's admin shares."""
 
+import csv
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserCreationForm
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from accounts import mfa
 from accounts.models import AuditEntry, County, User
 from accounts.organisations import change_organisation_status
 from core.choices import OrganisationStatus
+from core.spreadsheets import safe_cell
 
 STATUS_READONLY = ("status", "verified_by", "verified_at", "suspended_by", "suspended_at", "created_at")
 
 
+class PeerRxUserCreationForm(UserCreationForm):
+    """The admin's new-user form: usernames checked like everywhere else (ASCII, unique)."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+
 @admin.register(User)
 class PeerRxUserAdmin(UserAdmin):
+    add_form = PeerRxUserCreationForm
     fieldsets = (*UserAdmin.fieldsets, ("Contact", {"fields": ("phone",)}))
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
+    actions = ["reset_second_factor"]
+
+    @admin.action(
+        description="Reset two-step login (lost phone) for the selected users", permissions=["change"]
+    )
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        reset = [
+            str(user)
+            for user in queryset
+            if mfa.remove_second_factor(
+                user=user, actor=request.user, reason="lost device, reset from the admin"
+            )
+        ]
+        if reset:
+            self.message_user(
+                request,
+                f"Two-step login reset for {', '.join(reset)}: they set it up again at their next log-in.",
+                messages.SUCCESS,
+            )
+        if len(reset) < queryset.count():
+            self.message_user(
+                request, "Users without two-step login were left as they were.", messages.WARNING
+            )
+
+
+class ActorFilter(admin.SimpleListFilter):
+    """Entries by one person: the staff and members who appear in the trail."""
+
+    title = "actor"
+    parameter_name = "actor"
+
+    def lookups(self, request, model_admin):
+        actors = User.objects.filter(pk__in=AuditEntry.objects.values("actor").distinct()).order_by(
+            "username"
+        )
+        return [(str(user.pk), user.username) for user in actors]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(actor_id=self.value())
+        return queryset
+
+
+AUDIT_CSV_HEADER = [
+    "when (UTC)",
+    "action",
+    "actor",
+    "target type",
+    "target id",
+    "target",
+    "detail",
+    "IP address",
+    "user agent",
+]
+
+
+def audit_csv(entries) -> HttpResponse:
+    """``entries`` (with their actor selected) as a CSV download, every text cell formula-safe."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="peer-rx-audit-{timezone.now():%Y%m%d-%H%M}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(AUDIT_CSV_HEADER)
+    for entry in entries:
+        writer.writerow(
+            [
+                entry.at.astimezone(dt.UTC).isoformat(),
+                safe_cell(entry.action),
+                safe_cell(entry.actor.username if entry.actor else ""),
+                safe_cell(entry.target_type),
+                safe_cell(entry.target_id),
+                safe_cell(entry.target_repr),
+                safe_cell(entry.detail),
+                entry.ip or "",
+                safe_cell(entry.user_agent),
+            ]
+        )
+    return response
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("at", "action", "target_repr", "actor", "detail")
-    list_filter = ("action", "target_type")
-    search_fields = ("target_repr", "detail", "actor__username")
+    """The trail, read-only for everyone: filter by action, actor, date and target; export as CSV."""
+
+    list_display = ("at", "action", "target_repr", "actor", "ip", "detail")
+    list_filter = ("action", ActorFilter, "target_type", ("at", admin.DateFieldListFilter))
+    search_fields = ("target_repr", "target_id", "detail", "actor__username", "ip")
     list_select_related = ("actor",)
     date_hierarchy = "at"
+    actions = ["download_csv"]
+
+    def get_actions(self, request):
+        # Deleting is not an action here, whatever the permissions say.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Download the selected entries as CSV")
+    def download_csv(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> HttpResponse:
+        return audit_csv(queryset.select_related("actor").order_by("-at", "-pk"))
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -59,6 +165,16 @@ class OrganisationAdmin(admin.ModelAdmin):
     readonly_fields = STATUS_READONLY
     actions = ["verify", "suspend"]
     list_per_page = 50
+    access_fieldset = ("Access", {"fields": ("mfa_required",)})
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if not any("mfa_required" in options.get("fields", ()) for _name, options in fieldsets):
+            fieldsets.append(self.access_fieldset)
+        return fieldsets
+
+    def get_list_filter(self, request: HttpRequest):
+        return (*super().get_list_filter(request), "mfa_required")
 
     def get_ordering(self, request: HttpRequest) -> list:
         pending_first = Case(

@@ -6,12 +6,18 @@ Forms only validate: ``accounts.organisations`` and each app's services do the w
 from collections.abc import Iterable
 
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.db import models
 
+from accounts.backends import COOLING_OFF_ATTRIBUTE
 from accounts.models import County
 from accounts.selectors import email_in_use, find_county, username_in_use
+from accounts.validators import validate_username
+
+COOLING_OFF_MESSAGE = (
+    "Too many failed attempts for this account. Wait a few minutes, then try again, or reset your password."
+)
 
 
 def model_field(model: type[models.Model], name: str, **kwargs) -> forms.Field:
@@ -48,8 +54,8 @@ class NewMemberForm(forms.Form):
     username = forms.CharField(
         label="Username",
         max_length=150,
-        validators=[UnicodeUsernameValidator()],
-        help_text="Letters, digits and @ . + - _ only.",
+        validators=[validate_username],
+        help_text="Letters A-Z, digits and . - _ @ only.",
     )
 
     def clean_email(self) -> str:
@@ -100,3 +106,33 @@ class NewMemberWithPasswordForm(NewMemberForm):
                 except forms.ValidationError as error:
                     self.add_error("password2", error)
         return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, saying so when the account itself is cooling off."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if getattr(self.request, COOLING_OFF_ATTRIBUTE, False):
+                raise forms.ValidationError(COOLING_OFF_MESSAGE, code="cooling_off") from None
+            raise
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """The current password is checked like a login, so guesses here meet the same limits.
+
+    ``authenticate`` goes through the account cool-off and django-axes, and a wrong password
+    is a failed login in the audit trail and toward both limits.
+    """
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        request = getattr(self, "request", None)
+        user = authenticate(request, username=self.user.get_username(), password=old_password)
+        if user is None or user.pk != self.user.pk:
+            if request is not None and getattr(request, COOLING_OFF_ATTRIBUTE, False):
+                raise forms.ValidationError(COOLING_OFF_MESSAGE, code="cooling_off")
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
+from accounts.validators import validate_username
 from core.choices import OrganisationStatus
 
 
@@ -12,6 +14,15 @@ class User(AbstractUser):
     is a member of (see ``accounts.roles``). Peers never sign in; they use SMS only.
     """
 
+    # ASCII only, so "stаff" with a Cyrillic "а" cannot pass for "staff".
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="150 characters or fewer: letters (A-Z), digits and . - _ @ only.",
+        validators=[validate_username],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     email = models.EmailField("email address", blank=True)
     phone = models.CharField(max_length=32, blank=True, help_text="Work phone or extension.")
 
@@ -19,8 +30,23 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+class AuditEntryQuerySet(models.QuerySet):
+    """The trail is append-only for the application: no bulk edits, no bulk deletes."""
+
+    def update(self, **kwargs):
+        raise PermissionDenied("The audit trail is append-only: entries are never changed.")
+
+    def delete(self):
+        raise PermissionDenied("The audit trail is append-only: entries are never deleted.")
+
+
 class AuditEntry(models.Model):
-    """Who did what, when: verification, suspension, validation, assignment, overrides."""
+    """Who did what, when, from where: privileged writes, admin edits, logins, MFA, downloads.
+
+    Append-only for the application (``objects`` refuses updates and deletes, ``save`` refuses
+    an existing row); deleting a user keeps their entries with the actor emptied, which
+    Django does through the base manager.
+    """
 
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -31,6 +57,10 @@ class AuditEntry(models.Model):
     target_id = models.CharField(max_length=64)
     target_repr = models.CharField(max_length=255)
     detail = models.TextField(blank=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -39,6 +69,14 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise PermissionDenied("The audit trail is append-only: entries are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("The audit trail is append-only: entries are never deleted.")
 
 
 class County(models.Model):
@@ -82,6 +120,11 @@ class Organisation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     suspended_at = models.DateTimeField(null=True, blank=True)
+    mfa_required = models.BooleanField(
+        "MFA required",
+        default=False,
+        help_text="Members must set up a second factor (authenticator app) before using Peer-RX.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

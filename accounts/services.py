@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import AuditEntry, County, User
+from accounts.request_context import USER_AGENT_MAX, current_origin
 from accounts.selectors import find_county, normalise_county_name
 
 
@@ -11,18 +12,33 @@ def record_audit(
     *,
     actor: User | None,
     action: str,
-    target: models.Model,
+    target: models.Model | None,
     detail: str = "",
     at=None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    target_repr: str = "",
 ) -> AuditEntry:
-    """Append one audit row; callers run it inside the transaction of the change itself."""
+    """Append one audit row; callers run it inside the transaction of the change itself.
+
+    The client's address and browser come from the current request (``request_context``)
+    unless given. Without a ``target`` (a failed login for a username nobody has), the entry
+    names the user model and ``target_repr``.
+    """
+    origin = current_origin.get()
+    if ip is None and origin is not None:
+        ip = origin.ip
+    if user_agent is None:
+        user_agent = origin.user_agent if origin is not None else ""
     return AuditEntry.objects.create(
         at=at or timezone.now(),
+        ip=ip,
+        user_agent=user_agent[:USER_AGENT_MAX],
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_repr=str(target)[:255],
+        target_type=(target._meta if target is not None else User._meta).label_lower,
+        target_id=str(target.pk) if target is not None else "",
+        target_repr=(target_repr or str(target))[:255],
         detail=detail,
     )
 

@@ -11,10 +11,12 @@ peer phone numbers, credential numbers, window times) before it is created, so r
 """
 
 import datetime as dt
+from base64 import b32decode
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import County, User
 from agencies.models import Agency, AgencyMembership
@@ -23,6 +25,9 @@ from locations.models import Location, LocationMembership, PreferredAgency
 from peers.models import AvailabilityWindow, Credential, CredentialType, Language, Peer
 
 DEMO_PASSWORD = "peerrx-demo"  # noqa: S105 - printed for local demo logins only
+# The demo staff login's authenticator key (published, like the password; README shows it):
+# add it to any authenticator app, or print the current code with `python manage.py demo_code`.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - demo only, seed_demo refuses production
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,16 @@ class DemoLogin:
     username: str
     password: str
     role: str
+
+
+def _demo_totp_device(user: User) -> TOTPDevice:
+    """Staff need a second factor: the demo staff login's, with the published key."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user,
+        name="Demo authenticator",
+        defaults={"key": b32decode(DEMO_TOTP_SECRET).hex(), "confirmed": True},
+    )
+    return device
 
 
 def _user(username: str, *, first: str, last: str, is_staff: bool = False) -> User:
@@ -372,6 +387,7 @@ def _seed_peers(*, agencies: dict[str, Agency], staff: User, now: dt.datetime) -
 def seed_demo() -> list[DemoLogin]:
     now = timezone.now()
     staff = _user("staff", first="Pat", last="Reyes", is_staff=True)
+    _demo_totp_device(staff)
     county, _ = County.objects.get_or_create(name="Orange", state="NY")
     verified = {"verified_by": staff, "verified_at": now}
 
@@ -411,7 +427,9 @@ def seed_demo() -> list[DemoLogin]:
                 location=locations[location_key], agency=agencies[agency_key], defaults={"rank": rank}
             )
 
-    logins = [DemoLogin("staff", DEMO_PASSWORD, "Peer-RX staff (admin)")]
+    logins = [
+        DemoLogin("staff", DEMO_PASSWORD, f"Peer-RX staff (admin; authenticator key {DEMO_TOTP_SECRET})")
+    ]
     for username, first, last, location_key, agency_key in MEMBERS:
         user = _user(username, first=first, last=last)
         if location_key is not None:

@@ -37,7 +37,8 @@ if not DEBUG:
         )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with Peer-RX's site: a verified second factor, every edit audited.
+    "accounts.admin_apps.PeerRxAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +49,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "phonenumber_field",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "locations",
     "agencies",
@@ -66,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -127,6 +133,7 @@ AUTH_USER_MODEL = "accounts.User"
 # --- Authentication -------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    "accounts.backends.AccountCoolOffBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -135,10 +142,28 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.RepetitivePasswordValidator"},
 ]
+
+# Second factor (django-otp): Peer-RX staff and every admin login need a verified TOTP code or
+# recovery code, and so do members of an organisation staff marked "MFA required". Not read from
+# the environment on purpose: production cannot switch it off (the test settings do, like axes).
+PEERRX_MFA_ENFORCED = True
+OTP_TOTP_ISSUER = "Peer-RX"
+
+# Sessions end: after this long without a request (the live page's polling does not count) and
+# this long after logging in, whatever happens. See docs/access.md.
+PEERRX_SESSION_IDLE_SECONDS = env_int("PEERRX_SESSION_IDLE_SECONDS", 1800, minimum=60)
+PEERRX_SESSION_MAX_SECONDS = env_int("PEERRX_SESSION_MAX_SECONDS", 43_200, minimum=300)
+SESSION_COOKIE_AGE = PEERRX_SESSION_MAX_SECONDS
+
+# The real client address: how many reverse proxies in front of Peer-RX append to X-Forwarded-For
+# (0: none, use the connection's address). Used by the lockout and the audit trail alike.
+PEERRX_TRUSTED_PROXY_COUNT = env_int("PEERRX_TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 
 # Login rate limiting: lock an account/IP pair after repeated failures.
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
@@ -147,6 +172,13 @@ AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 0.5, minimum=0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"
+# Every failure is kept (axes' failure log): the per-account cool-off below counts them, and a
+# success no longer wipes the evidence.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Per account, from any address: this many failures within the cool-off refuse the account
+# (even the right password) until the cool-off has passed since the last of them.
+PEERRX_ACCOUNT_FAILURE_LIMIT = env_int("PEERRX_ACCOUNT_FAILURE_LIMIT", 10, minimum=1)
+PEERRX_ACCOUNT_COOLOFF_SECONDS = env_int("PEERRX_ACCOUNT_COOLOFF_SECONDS", 300, minimum=1)
 
 # --- Internationalisation ---------------------------------------------------------------
 

@@ -137,6 +137,15 @@ class PeerAdmin(admin.ModelAdmin):
         return ", ".join(language.code for language in peer.languages.all())
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is Credential:
+            # Through the service: an edited validated credential goes back to awaiting validation.
+            for credential in formset.save(commit=False):
+                services.save_edited_credential(
+                    credential=credential, actor=request.user, where="in the admin"
+                )
+            for credential in formset.deleted_objects:
+                services.remove_credential(credential=credential, actor=request.user)
+            return
         instances = formset.save(commit=False)
         for instance in instances:
             if isinstance(instance, AvailabilityOverride) and instance.pk is None:
@@ -188,6 +197,10 @@ class CredentialAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("document_link", "status", "validated_by", "validated_at", "created_at")
     actions = ["validate_selected", "reject_selected"]
+
+    def save_model(self, request: HttpRequest, obj: Credential, form, change: bool) -> None:
+        # Through the service: an edited validated credential goes back to awaiting validation.
+        services.save_edited_credential(credential=obj, actor=request.user, where="in the admin")
 
     @admin.display(description="agency", ordering="peer__agency__name")
     def agency(self, credential: Credential) -> str:

@@ -228,6 +228,44 @@ def update_credential(
     return credential
 
 
+# What Peer-RX staff reviewed: a change to any of these sends a credential back for validation.
+REVIEWED_FIELDS = ("type_id", "number", "issued_on", "expires_on")
+
+
+@transaction.atomic
+def save_edited_credential(*, credential: Credential, actor: User | None, where: str = "") -> Credential:
+    """Save a credential edited field by field (the admin's forms), as ``update_credential`` would.
+
+    A new one waits for validation; changing the type, number, dates or document of a
+    validated or rejected one sends it back to awaiting validation, whoever edits it.
+    """
+    if credential.pk is None:
+        credential.status = Credential.Status.PENDING
+        credential.validated_by = None
+        credential.validated_at = None
+        credential.save()
+        record_audit(actor=actor, action="credential.added", target=credential, detail=where)
+        return credential
+    stored = Credential.objects.select_for_update().get(pk=credential.pk)
+    changed = [
+        name.removesuffix("_id")
+        for name in REVIEWED_FIELDS
+        if getattr(stored, name) != getattr(credential, name)
+    ]
+    if stored.document.name != credential.document.name:
+        changed.append("document")
+    detail = where
+    if changed and stored.status != Credential.Status.PENDING:
+        credential.status = Credential.Status.PENDING
+        credential.validated_by = None
+        credential.validated_at = None
+        credential.review_note = ""
+        detail = f"{where}: {', '.join(changed)} changed after review: back to pending".strip(": ")
+    credential.save()
+    record_audit(actor=actor, action="credential.updated", target=credential, detail=detail)
+    return credential
+
+
 @transaction.atomic
 def remove_credential(*, credential: Credential, actor: User | None = None) -> None:
     record_audit(actor=actor, action="credential.removed", target=credential, detail=credential.status)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import agency_member_required
 from accounts.roles import agency_membership
+from accounts.services import record_audit
 from peers import consent, selectors, services
 from peers.exports import consent_csv as consent_csv_response
 from peers.forms import (
@@ -256,6 +257,7 @@ def credential_document(request: HttpRequest, pk: int) -> FileResponse:
         raise Http404("This credential has no document.")
     suffix = PurePath(credential.document.name).suffix.lower()
     content_type = mimetypes.types_map.get(suffix, "application/octet-stream")
+    record_audit(actor=request.user, action="credential.document_downloaded", target=credential)
     return FileResponse(
         credential.document.open("rb"),
         as_attachment=True,

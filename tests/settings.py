@@ -44,3 +44,4 @@ if CELERY_BROKER_URL.startswith("redis://") and _xdist_worker.startswith("gw"):
     _db_number = int(_db) if _db.isdigit() else 0
     CELERY_BROKER_URL = f"{_base}/{_db_number + 1 + int(_xdist_worker[2:])}"
     os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
+PEERRX_MFA_ENFORCED = False  # the second-factor tests turn it back on

@@ -37,6 +37,12 @@ def chromium_path() -> str | None:
     return os.environ.get("PEERRX_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.fixture(autouse=True)
+def _second_factor_enforced(settings):
+    # The journeys run with the second factor required, as production does.
+    settings.PEERRX_MFA_ENFORCED = True
+
+
 @pytest.fixture
 def browser():
     # Per test, not per session: Playwright's event loop must be gone before the next
@@ -79,10 +85,25 @@ def screenshot(page):
 
 
 def log_in(page, username: str, password: str = "correct-horse-battery") -> None:
+    """Log in with the password and, when asked, the code of the user's authenticator app."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    if "/accounts/two-step/code/" in page.url:
+        enter_code(page, username)
+
+
+def enter_code(page, username: str) -> None:
+    """Type the code the user's (factory-made) authenticator app shows now, as its owner would."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.accounts.factories import next_totp_code
+
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    page.get_by_label("Authentication code").fill(next_totp_code(device))
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
 
 

@@ -163,3 +163,33 @@ class TestSeedDemoCommand:
         for username in ["staff", "nurse", "clinic", "pending", "supervisor", "supervisor2", "pendingagency"]:
             assert f"  {username} " in out.getvalue()
         assert DEMO_PASSWORD in out.getvalue()
+
+
+class TestDemoSecondFactor:
+    def test_the_demo_staff_login_has_an_authenticator_with_the_published_key(self, demo):
+        from base64 import b32encode
+
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from demo.seed import DEMO_TOTP_SECRET
+
+        device = TOTPDevice.objects.get(user__username="staff", confirmed=True)
+        assert b32encode(device.bin_key).decode() == DEMO_TOTP_SECRET
+        assert not TOTPDevice.objects.exclude(user__username="staff").exists()
+
+    def test_demo_code_prints_the_code_the_device_accepts(self, demo, settings):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        settings.DEBUG = True
+        out = StringIO()
+        call_command("demo_code", stdout=out)
+        code = out.getvalue().strip()
+        assert len(code) == 6
+        assert TOTPDevice.objects.get(user__username="staff").verify_token(code)
+
+    def test_demo_code_refuses_with_debug_off(self, settings):
+        from django.core.management.base import CommandError
+
+        settings.DEBUG = False
+        with pytest.raises(CommandError, match="DEBUG"):
+            call_command("demo_code", stdout=StringIO())

@@ -211,3 +211,77 @@ class TestPeerChangePage:
         override = peer.overrides.get()
         assert (override.created_by, override.is_available) == (staff_user, False)
         assert AuditEntry.objects.filter(action="override.set", actor=staff_user).exists()
+
+
+class TestEditingAReviewedCredential:
+    def change_data(self, credential: Credential, **overrides) -> dict:
+        data = {
+            "peer": credential.peer_id,
+            "type": credential.type_id,
+            "number": credential.number,
+            "issued_on": credential.issued_on.isoformat(),
+            "expires_on": credential.expires_on.isoformat() if credential.expires_on else "",
+            "review_note": credential.review_note,
+        }
+        return data | overrides
+
+    def test_a_new_number_sends_a_validated_credential_back_for_validation(self, admin_client, staff_user):
+        credential = CredentialFactory(validated_by=staff_user, validated_at=timezone.now())
+        assert credential.status == Credential.Status.VALIDATED
+        response = admin_client.post(
+            reverse("admin:peers_credential_change", args=[credential.pk]),
+            self.change_data(credential, number="CRPA-99999"),
+        )
+        assert response.status_code == 302
+        credential.refresh_from_db()
+        assert (credential.number, credential.status, credential.validated_by) == (
+            "CRPA-99999",
+            Credential.Status.PENDING,
+            None,
+        )
+        entry = AuditEntry.objects.get(action="credential.updated", target_id=str(credential.pk))
+        assert "number" in entry.detail and "back to pending" in entry.detail
+        changed = AuditEntry.objects.get(action="admin.changed", target_id=str(credential.pk))
+        assert changed.actor == staff_user
+        assert "Certificate number" in changed.detail
+
+    def test_a_note_alone_keeps_it_validated(self, admin_client, staff_user):
+        credential = CredentialFactory(validated_by=staff_user, validated_at=timezone.now())
+        admin_client.post(
+            reverse("admin:peers_credential_change", args=[credential.pk]),
+            self.change_data(credential, review_note="checked by phone"),
+        )
+        credential.refresh_from_db()
+        assert credential.status == Credential.Status.VALIDATED
+
+    def test_a_new_type_in_the_peers_inline_sends_it_back_too(self, admin_client, staff_user):
+        from tests.peers.factories import credential_type
+
+        credential = CredentialFactory(validated_by=staff_user, validated_at=timezone.now())
+        peer = credential.peer
+        other_type = credential_type("NYCPS")
+        data = {
+            "first_name": peer.first_name,
+            "last_name": peer.last_name,
+            "agency": peer.agency_id,
+            "phone": str(peer.phone),
+            "is_active": "on",
+            "age_range": peer.age_range,
+            "gender": peer.gender,
+            **inline_management("credentials", 1, 1),
+            "credentials-0-id": credential.pk,
+            "credentials-0-peer": peer.pk,
+            "credentials-0-type": other_type.pk,
+            "credentials-0-number": credential.number,
+            "credentials-0-issued_on": credential.issued_on.isoformat(),
+            "credentials-0-expires_on": credential.expires_on.isoformat() if credential.expires_on else "",
+            **inline_management("windows", 0, 0),
+            **inline_management("overrides", 0, 0),
+        }
+        data.update({"languages": [lang.pk for lang in peer.languages.all()]})
+        response = admin_client.post(reverse("admin:peers_peer_change", args=[peer.pk]), data)
+        assert response.status_code == 302, (
+            response.context["adminform"].form.errors if response.context else ""
+        )
+        credential.refresh_from_db()
+        assert (credential.type, credential.status) == (other_type, Credential.Status.PENDING)

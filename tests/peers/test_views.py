@@ -188,6 +188,23 @@ class TestPermissions:
         response = client.get(reverse("peers:credential_document", args=[credential.pk]))
         assert response.status_code == 200
 
+    def test_every_document_download_is_in_the_audit_trail(
+        self, client, supervisor, other_supervisor, staff_user, credential
+    ):
+        from accounts.models import AuditEntry
+
+        url = reverse("peers:credential_document", args=[credential.pk])
+        for user, status in ((supervisor, 200), (staff_user, 200), (other_supervisor, 404)):
+            client.force_login(user)
+            response = client.get(url, headers={"User-Agent": "Reader/1.0"}, REMOTE_ADDR="198.51.100.7")
+            assert response.status_code == status
+            assert "no-store" in response["Cache-Control"]
+        downloads = AuditEntry.objects.filter(
+            action="credential.document_downloaded", target_id=str(credential.pk)
+        )
+        assert [entry.actor for entry in downloads.order_by("pk")] == [supervisor, staff_user]
+        assert {(entry.ip, entry.user_agent) for entry in downloads} == {("198.51.100.7", "Reader/1.0")}
+
     def test_peer_rx_staff_do_not_use_the_supervisor_pages(self, client, staff_user, peer):
         client.force_login(staff_user)
         assert client.get(reverse("peers:peer_detail", args=[peer.pk])).status_code == 403
