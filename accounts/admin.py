@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -19,10 +19,10 @@ from core.spreadsheets import safe_cell
 STATUS_READONLY = ("status", "verified_by", "verified_at", "suspended_by", "suspended_at", "created_at")
 
 
-class PeerRxUserCreationForm(UserCreationForm):
+class PeerRxUserCreationForm(AdminUserCreationForm):
     """The admin's new-user form: usernames checked like everywhere else (ASCII, unique)."""
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("username",)
 

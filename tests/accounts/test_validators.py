@@ -73,3 +73,26 @@ def test_sign_up_refuses_a_weak_password_on_the_form():
     form = NewMemberWithPasswordForm(data=data)
     assert not form.is_valid()
     assert "repeats" in " ".join(form.errors["password2"])
+
+
+def test_the_admins_add_user_page_refuses_a_lookalike_and_audits_a_good_one(client):
+    from django.urls import reverse
+
+    from accounts.models import AuditEntry
+    from tests.accounts.factories import StaffUserFactory
+
+    client.force_login(StaffUserFactory())
+    url = reverse("admin:accounts_user_add")
+    assert client.get(url).status_code == 200
+    password = {
+        "password1": "river-lantern-42-oak",
+        "password2": "river-lantern-42-oak",
+        "usable_password": "true",
+    }
+    response = client.post(url, {"username": LOOKALIKE, **password})
+    assert response.status_code == 200
+    assert not User.objects.filter(username=LOOKALIKE).exists()
+    response = client.post(url, {"username": "casey.moore", **password})
+    assert response.status_code == 302
+    created = User.objects.get(username="casey.moore")
+    assert AuditEntry.objects.filter(action="admin.added", target_id=str(created.pk)).exists()
