@@ -9,12 +9,17 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
 
 from accounts import mfa
 from accounts.models import AuditEntry, County, User
 from accounts.organisations import change_organisation_status
 from core.choices import OrganisationStatus
 from core.spreadsheets import safe_cell
+
+# Recovery codes are secrets like passwords: staff reset them (the audited user action), never read them.
+if admin.site.is_registered(StaticDevice):
+    admin.site.unregister(StaticDevice)
 
 STATUS_READONLY = ("status", "verified_by", "verified_at", "suspended_by", "suspended_at", "created_at")
 

@@ -153,6 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # the environment on purpose: production cannot switch it off (the test settings do, like axes).
 PEERRX_MFA_ENFORCED = True
 OTP_TOTP_ISSUER = "Peer-RX"
+# The admin lists who has an authenticator but never shows a key or its QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Sessions end: after this long without a request (the live page's polling does not count) and
 # this long after logging in, whatever happens. See docs/access.md.

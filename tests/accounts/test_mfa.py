@@ -211,3 +211,26 @@ class TestRequiredByTheOrganisation:
         location_admin = admin.site._registry[type(LocationMembershipFactory().location)]
         fields = [f for _name, options in location_admin.get_fieldsets(None) for f in options["fields"]]
         assert "mfa_required" in fields
+
+
+class TestTheAdminKeepsSecrets:
+    def test_it_shows_no_authenticator_key_and_no_recovery_codes(self, client):
+        staff = StaffUserFactory()
+        log_in_with_password(client, staff)
+        device = TOTPDevice.objects.get(user=staff)
+        client.post(reverse("mfa:verify"), {"code": next_totp_code(device)})
+        page = client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk])).content.decode()
+        assert device.key not in page
+        assert StaticDevice not in admin.site._registry
+
+
+class TestHtmx:
+    def test_an_unverified_polling_request_is_sent_to_the_code_step_by_htmx(self, client):
+        staff = StaffUserFactory()
+        log_in_with_password(client, staff)
+        response = client.get(
+            reverse("peer_requests:list"),
+            headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/staff/"},
+        )
+        assert response.status_code == 200
+        assert response["HX-Redirect"] == reverse("mfa:verify") + "?next=http%3A%2F%2Ftestserver%2Fstaff%2F"
