@@ -1,6 +1,8 @@
 import factory
+from django.contrib.auth.models import Group
 
 from accounts.models import County, User
+from accounts.staff_group import STAFF_GROUP
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -16,6 +18,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffUserFactory(UserFactory):
+    """Peer-RX staff: a member of the staff group (created by a migration), not a superuser."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def staff_group(self, create, extracted, **kwargs):
+        if create:
+            self.groups.add(Group.objects.get(name=STAFF_GROUP))
+
+
+class OperatorFactory(UserFactory):
+    """An operator who runs Peer-RX: a superuser."""
+
     is_staff = True
     is_superuser = True
 

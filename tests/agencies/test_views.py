@@ -47,7 +47,8 @@ def signup_data(**overrides) -> dict:
 
 @pytest.fixture
 def supervisor():
-    return AgencyMembershipFactory().user
+    """The agency's admin: the owner of its supervisors list."""
+    return AgencyMembershipFactory(is_admin=True).user
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ class TestPermissions:
 
     @pytest.mark.parametrize("name", OBJECT_PAGES)
     def test_it_hides_another_agencys_supervisors(self, client, colleague, name):
-        client.force_login(AgencyMembershipFactory().user)
+        client.force_login(AgencyMembershipFactory(is_admin=True).user)
         assert client.post(reverse(name, args=[colleague.pk])).status_code == 404
         colleague.user.refresh_from_db()
         assert colleague.user.is_active
@@ -217,8 +218,10 @@ class TestHome:
 
 
 class TestDetails:
-    def test_it_saves_the_service_area_and_audits_it(self, client, supervisor):
+    def test_it_saves_a_pending_agencys_service_area_at_once_and_audits_it(self, client, supervisor):
         agency = supervisor.agency_membership.agency
+        agency.status = OrganisationStatus.PENDING
+        agency.save()
         ulster = CountyFactory(name="Ulster")
         client.force_login(supervisor)
         data = signup_data(name="Renamed Peers", counties=[str(ulster.pk)], other_counties="Dutchess, NY")

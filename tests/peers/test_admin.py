@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry
 from peers.models import AvailabilityWindow, Credential
-from tests.accounts.factories import StaffUserFactory
+from tests.accounts.factories import OperatorFactory, StaffUserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.peers.factories import (
     AvailabilityWindowFactory,
@@ -141,6 +141,11 @@ def inline_management(prefix: str, total: int, initial: int) -> dict:
 
 
 class TestPeerChangePage:
+    @pytest.fixture
+    def staff_user(self, db):
+        """Editing a peer in the admin is for operators: the staff group only reads peers."""
+        return OperatorFactory()
+
     def test_it_shows_credentials_windows_and_overrides_inline(
         self, admin_client, peer, credential, override
     ):
