@@ -127,6 +127,14 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     readonly_fields = BLOCK_READONLY
     actions = ["block", "unblock"]
+    # The organisation's field on the membership ("location" or "agency"), set by subclasses.
+    organisation_field = ""
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple:
+        # A membership stays with its user and organisation: moving one is a new membership.
+        if obj is None:
+            return self.readonly_fields
+        return (*self.readonly_fields, "user", self.organisation_field)
 
     def _set_blocked(self, request: HttpRequest, queryset: QuerySet, *, blocked: bool) -> None:
         verb = "blocked" if blocked else "unblocked"

@@ -4,7 +4,8 @@ Staff accounts are ``is_staff`` (the staff pages and the admin's door) members o
 never superusers; superuser is for the operators who run Peer-RX. Each permission is listed
 with the work it is for (docs/organisations.md, "Peer-RX staff", argues each in full). A
 permission left out here is one the admin does not offer staff: they see nothing they may
-not change, and change nothing their work does not need.
+not change, and change nothing their work does not need. A change to this list comes with a
+migration that calls ``sync_staff_group`` again, so every database gets it.
 """
 
 from django.db import transaction

@@ -16,6 +16,7 @@ class AgencyMembershipAdmin(MembershipAdmin):
     list_filter = (*MembershipAdmin.list_filter, "agency__status")
     search_fields = (*MembershipAdmin.search_fields, "agency__name")
     autocomplete_fields = ("user", "agency")
+    organisation_field = "agency"
 
 
 class AgencyMembershipInline(MembershipInline):

@@ -22,6 +22,7 @@ class LocationMembershipAdmin(MembershipAdmin):
     list_filter = (*MembershipAdmin.list_filter, "location__status")
     search_fields = (*MembershipAdmin.search_fields, "location__name")
     autocomplete_fields = ("user", "location")
+    organisation_field = "location"
 
 
 class LocationMembershipInline(MembershipInline):

@@ -105,3 +105,14 @@ class TestReviewQueueAdmin:
         client.force_login(AgencyMembershipFactory(is_admin=True).user)
         response = client.get(reverse("admin:accounts_pendingchange_changelist"))
         assert response.status_code == 302
+
+
+def test_a_membership_keeps_its_user_and_organisation_in_the_admin(client, staff):
+    from tests.locations.factories import LocationMembershipFactory
+
+    membership = LocationMembershipFactory()
+    response = client.get(reverse("admin:locations_locationmembership_change", args=[membership.pk]))
+    assert response.status_code == 200
+    fields = set(response.context["adminform"].form.fields)
+    assert "is_admin" in fields
+    assert not {"user", "location", "blocked"} & fields
