@@ -46,5 +46,7 @@ def pending_changes(*, organisation: Organisation) -> list[PendingChange]:
             organisation_type=ContentType.objects.get_for_model(organisation),
             organisation_id=organisation.pk,
             decision=PendingChange.Decision.PENDING,
-        ).order_by("requested_at", "id")
+        )
+        .select_related("requested_by")
+        .order_by("requested_at", "id")
     )

@@ -643,3 +643,22 @@ class TestIdentityChangesAreReviewed:
         )
         client.force_login(LocationMembershipFactory().user)
         assert "Secret Rename" not in client.get(reverse("locations:details")).content.decode()
+
+
+def test_it_lists_pending_changes_in_constant_queries(client, member, django_assert_num_queries):
+    from accounts.organisations import hold_for_review
+
+    location = member.location_membership.location
+    client.force_login(member)
+    client.get(reverse("locations:details"))
+    hold_for_review(organisation=location, actor=member, changes={"name": (location.name, "One")})
+    with CaptureQueriesContext(connection) as one:
+        assert "One" in client.get(reverse("locations:details")).content.decode()
+    hold_for_review(
+        organisation=location,
+        actor=member,
+        changes={"address": (location.address, "Two"), "notification_phone": ("", "+18455550111")},
+    )
+    with django_assert_num_queries(len(one)):
+        page = client.get(reverse("locations:details")).content.decode()
+    assert "Two" in page and "+18455550111" in page
