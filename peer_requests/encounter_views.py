@@ -25,7 +25,7 @@ class OutcomeForm(forms.Form):
         return {"yes": True, "no": False}.get(self.cleaned_data["kit"])
 
 
-@agency_member_required
+@agency_member_required(verified=True)
 def encounters(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.agency_encounters(agency=request.agency), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -38,7 +38,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@agency_member_required
+@agency_member_required(verified=True)
 def encounter_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     encounter = selectors.agency_encounters(agency=request.agency).filter(pk=pk).first()
     if encounter is None:

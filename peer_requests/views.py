@@ -63,7 +63,7 @@ def _submit(request: HttpRequest, form: RequestForm, location) -> HttpResponse |
     return redirect("peer_requests:detail", pk=peer_request.pk)
 
 
-@location_member_required
+@location_member_required(verified=True)
 def request_create(request: HttpRequest) -> HttpResponse:
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

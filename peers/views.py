@@ -37,7 +37,7 @@ from peers.models import AvailabilityOverride, Credential, Peer
 def supervisor_view(func: Callable) -> Callable:
     """A verified agency's supervisor, with times shown in the agency's zone."""
 
-    @agency_member_required
+    @agency_member_required(verified=True)
     @wraps(func)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         with timezone.override(ZoneInfo(request.agency.timezone)):
