@@ -6,14 +6,15 @@ import datetime as dt
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
+from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from accounts import mfa
-from accounts.models import AuditEntry, County, User
-from accounts.organisations import change_organisation_status
+from accounts.models import AuditEntry, County, PendingChange, User
+from accounts.organisations import change_organisation_status, review_change, set_member_blocked
 from core.choices import OrganisationStatus
 from core.spreadsheets import safe_cell
 
@@ -22,6 +23,10 @@ if admin.site.is_registered(StaticDevice):
     admin.site.unregister(StaticDevice)
 
 STATUS_READONLY = ("status", "verified_by", "verified_at", "suspended_by", "suspended_at", "created_at")
+
+
+# What only an operator (a superuser) may change on a user: who is staff and what they may do.
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 class PeerRxUserCreationForm(AdminUserCreationForm):
@@ -38,6 +43,13 @@ class PeerRxUserAdmin(UserAdmin):
     fieldsets = (*UserAdmin.fieldsets, ("Contact", {"fields": ("phone",)}))
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
     actions = ["reset_second_factor"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple:
+        # Support may correct a name or deactivate an account, never grant itself more.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return readonly
+        return (*readonly, *PRIVILEGE_FIELDS)
 
     @admin.action(
         description="Reset two-step login (lost phone) for the selected users", permissions=["change"]
@@ -154,11 +166,20 @@ class CountyAdmin(admin.ModelAdmin):
     search_fields = ("name", "state")
 
 
+MEMBERSHIP_FIELDS = ("user", "is_admin", "blocked", "blocked_by", "blocked_at", "created_at")
+BLOCK_READONLY = ("blocked", "blocked_by", "blocked_at", "created_at")
+
+
 class MembershipInline(admin.TabularInline):
-    """An organisation's members on its admin page, with their users in the same query."""
+    """An organisation's members on its admin page, with their users in the same query.
+
+    The block is set by the audited actions of the memberships' own admin list, not here.
+    """
 
     extra = 0
     autocomplete_fields = ("user",)
+    fields = MEMBERSHIP_FIELDS
+    readonly_fields = BLOCK_READONLY
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("user")
@@ -213,3 +234,115 @@ class OrganisationAdmin(admin.ModelAdmin):
     @admin.action(description="Suspend the selected %(verbose_name_plural)s", permissions=["change"])
     def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._change_status(request, queryset, status=OrganisationStatus.SUSPENDED, verb="suspended")
+
+
+class MembershipAdmin(admin.ModelAdmin):
+    """A location's staff or an agency's supervisors: staff block a member, or lift the block.
+
+    Blocking is audited (``set_member_blocked``) and no member of the organisation can undo it.
+    """
+
+    list_display = ("user", "organisation", "is_admin", "blocked", "blocked_by", "blocked_at")
+    list_filter = ("blocked", "is_admin")
+    search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
+    autocomplete_fields = ("user",)
+    readonly_fields = BLOCK_READONLY
+    actions = ["block", "unblock"]
+    # The organisation's field on the membership ("location" or "agency"), set by subclasses.
+    organisation_field = ""
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple:
+        # A membership stays with its user and organisation: moving one is a new membership.
+        if obj is None:
+            return self.readonly_fields
+        return (*self.readonly_fields, "user", self.organisation_field)
+
+    def _set_blocked(self, request: HttpRequest, queryset: QuerySet, *, blocked: bool) -> None:
+        verb = "blocked" if blocked else "unblocked"
+        changed = [
+            str(membership)
+            for membership in queryset.select_related("user")
+            if set_member_blocked(
+                membership=membership, blocked=blocked, actor=request.user, reason="from the admin"
+            )
+        ]
+        if changed:
+            self.message_user(request, f"{verb.capitalize()}: {', '.join(changed)}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Nothing to do: already {verb}.", messages.WARNING)
+
+    @admin.action(description="Block the selected members (Peer-RX only can lift it)", permissions=["change"])
+    def block(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_blocked(request, queryset, blocked=True)
+
+    @admin.action(description="Lift the block of the selected members", permissions=["change"])
+    def unblock(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_blocked(request, queryset, blocked=False)
+
+
+@admin.register(PendingChange)
+class PendingChangeAdmin(admin.ModelAdmin):
+    """The review queue: a verified organisation's identity changes, waiting ones first."""
+
+    list_display = (
+        "organisation_repr",
+        "field",
+        "old_text",
+        "new_text",
+        "requested_by",
+        "requested_at",
+        "decision",
+    )
+    list_filter = ("decision", "organisation_type", "field")
+    search_fields = ("organisation_repr",)
+    list_select_related = ("requested_by", "reviewed_by")
+    actions = ["approve", "reject"]
+    readonly_fields = (
+        "organisation_type",
+        "organisation_id",
+        "organisation_repr",
+        "field",
+        "old_text",
+        "new_text",
+        "requested_by",
+        "requested_at",
+        "reviewed_by",
+        "reviewed_at",
+        "decision",
+    )
+    fields = readonly_fields
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        waiting_first = Case(When(decision=PendingChange.Decision.PENDING, then=Value(0)), default=Value(1))
+        return [waiting_first.asc(), "requested_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def _review(self, request: HttpRequest, queryset: QuerySet, *, approve: bool) -> None:
+        verb = "approved" if approve else "rejected"
+        done, problems = [], []
+        for change in queryset.order_by("requested_at", "id"):
+            try:
+                if review_change(change=change, approve=approve, actor=request.user):
+                    self.log_change(request, change, f"{verb.capitalize()} from the admin.")
+                    done.append(str(change))
+            except ValidationError as error:
+                problems.append(f"{change}: {' '.join(error.messages)}")
+        if done:
+            self.message_user(request, f"{verb.capitalize()}: {', '.join(done)}.", messages.SUCCESS)
+        for problem in problems:
+            self.message_user(request, problem, messages.ERROR)
+        if not done and not problems:
+            self.message_user(request, "Those changes were reviewed already.", messages.WARNING)
+
+    @admin.action(description="Approve the selected changes (they take effect)", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected changes (the old values stay)", permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._review(request, queryset, approve=False)

@@ -137,3 +137,60 @@ class Organisation(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.status == OrganisationStatus.VERIFIED
+
+
+class PendingChange(models.Model):
+    """A verified organisation's change to who or where it is, waiting for Peer-RX staff.
+
+    The old value stays in force until staff approve; approving applies the new value through
+    the organisation's own details service, rejecting leaves it as it was. Values are stored
+    as ``{"value": ..., "text": ...}``: what the service needs and what a person reads.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Replaced by a newer change"
+
+    organisation_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.CASCADE, related_name="+"
+    )
+    organisation_id = models.PositiveBigIntegerField()
+    organisation_repr = models.CharField("organisation", max_length=255)
+    field = models.CharField(max_length=64)
+    old_value = models.JSONField()
+    new_value = models.JSONField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(db_index=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(
+        max_length=16, choices=Decision.choices, default=Decision.PENDING, db_index=True
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["organisation_type", "organisation_id", "decision"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_type", "organisation_id", "field"],
+                condition=models.Q(decision="pending"),
+                name="one_pending_change_per_field",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_repr}: {self.field}"
+
+    @property
+    def old_text(self) -> str:
+        return str(self.old_value.get("text", ""))
+
+    @property
+    def new_text(self) -> str:
+        return str(self.new_value.get("text", ""))

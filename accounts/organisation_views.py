@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.organisations import invite_member, set_member_active
-from accounts.selectors import organisation_members
+from accounts.organisations import invite_member, set_member_active, set_member_admin
+from accounts.permissions import organisation_admin_required
+from accounts.selectors import organisation_members, pending_changes
 
 View = Callable[..., HttpResponse]
 
@@ -65,33 +67,50 @@ class OrganisationPages:
     def details(self, *, form_class: type[forms.Form], update: Callable, template: str) -> View:
         """The organisation's own details, open while it awaits verification too."""
 
-        @self.member_required
+        @self.member_required(verified=False)
         @require_http_methods(["GET", "POST"])
         def view(request: HttpRequest) -> HttpResponse:
             organisation = getattr(request, self.model_name)
             form = form_class(request.POST or None, initial=form_class.initial_for(organisation))
             if request.method == "POST" and form.is_valid():
-                changed = update(
+                saved = update(
                     **{self.model_name: organisation}, actor=request.user, **form.service_arguments()
                 )
-                messages.success(request, "Details saved." if changed else "Nothing changed.")
+                if saved.changed:
+                    messages.success(request, "Details saved.")
+                if saved.held:
+                    messages.info(
+                        request,
+                        f"Waiting for Peer-RX review: {', '.join(saved.held)}. "
+                        "The current values stay in force until the Peer-RX team approves.",
+                    )
+                if not saved:
+                    messages.success(request, "Nothing changed.")
                 return redirect(self.url("details"))
-            return render(request, template, {self.model_name: organisation, "form": form})
+            context = {
+                self.model_name: organisation,
+                "form": form,
+                "pending_changes": pending_changes(organisation=organisation),
+            }
+            return render(request, template, context)
 
         return view
 
     def members(self, *, form_class: type[forms.Form], template: str, page: str) -> View:
-        """The members of a verified organisation, and a form to invite one more.
+        """The members of a verified organisation; its admins also get a form to invite one more.
 
         ``page`` is this page's URL name within the namespace, where the view goes back to.
         """
 
-        @self.member_required(verified=True)
+        @self.member_required
         @require_http_methods(["GET", "POST"])
         def view(request: HttpRequest) -> HttpResponse:
             organisation = getattr(request, self.model_name)
-            form = form_class(request.POST or None)
-            if request.method == "POST" and form.is_valid():
+            is_admin = request.membership.is_admin
+            if request.method == "POST" and not is_admin:
+                raise PermissionDenied("Only your organisation's admins can add colleagues.")
+            form = form_class(request.POST or None) if is_admin else None
+            if form is not None and request.method == "POST" and form.is_valid():
                 membership = invite_member(
                     organisation=organisation, invited_by=request.user, **form.cleaned_data
                 )
@@ -103,30 +122,61 @@ class OrganisationPages:
                 return redirect(self.url(page))
             members = organisation_members(organisation=organisation)
             return render(
-                request, template, {self.model_name: organisation, "members": members, "form": form}
+                request,
+                template,
+                {
+                    self.model_name: organisation,
+                    "members": members,
+                    "form": form,
+                    "viewer": request.membership,
+                },
             )
 
         return view
 
-    def member_active(self, *, page: str) -> View:
-        """Deactivate or reactivate one member (``active`` comes from the URL); back to ``page``."""
+    def _member_change(
+        self, *, page: str, change: Callable, done: Callable[[models.Model, bool], str]
+    ) -> View:
+        """A POST by an admin changing one colleague (``flag`` comes from the URL); back to ``page``."""
 
-        @self.member_required(verified=True)
+        @self.member_required
+        @organisation_admin_required
         @require_POST
-        def view(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+        def view(request: HttpRequest, pk: int, flag: bool) -> HttpResponse:
             organisation = getattr(request, self.model_name)
             # Scoped to the user's own organisation: another one's member is simply not found.
             membership = get_object_or_404(organisation.memberships.select_related("user"), pk=pk)
             try:
-                changed = set_member_active(
-                    user=membership.user, organisation=organisation, active=active, actor=request.user
-                )
+                changed = change(membership, flag, request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
                 if changed:
-                    state = "can log in again" if active else "can no longer log in"
-                    messages.success(request, f"{membership.user} {state}.")
+                    messages.success(request, done(membership, flag))
             return redirect(self.url(page))
 
         return view
+
+    def member_active(self, *, page: str) -> View:
+        """Deactivate or reactivate one member (``flag``: active)."""
+        return self._member_change(
+            page=page,
+            change=lambda membership, flag, actor: set_member_active(
+                membership=membership, active=flag, actor=actor
+            ),
+            done=lambda membership, flag: (
+                f"{membership.user} " + ("can log in again." if flag else "can no longer log in.")
+            ),
+        )
+
+    def member_admin(self, *, page: str) -> View:
+        """Make one member an admin, or take it back (``flag``: admin)."""
+        return self._member_change(
+            page=page,
+            change=lambda membership, flag, actor: set_member_admin(
+                membership=membership, admin=flag, actor=actor
+            ),
+            done=lambda membership, flag: (
+                f"{membership.user} " + ("is now an admin." if flag else "is no longer an admin.")
+            ),
+        )

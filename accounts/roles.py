@@ -37,10 +37,19 @@ def agency_membership(user) -> AgencyMembership | None:
         return None
 
 
+def is_peerrx_staff(user) -> bool:
+    """A Peer-RX staff account: the staff pages and the admin's door (``is_staff``).
+
+    What such an account may do in the admin comes from its permissions, which the
+    "Peer-RX staff" group gives (``accounts.staff_group``); superusers are for operators.
+    """
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
 def role_of(user) -> Role:
     if not user.is_authenticated:
         return Role.NONE
-    if user.is_staff:
+    if is_peerrx_staff(user):
         return Role.STAFF
     if location_membership(user) is not None:
         return Role.LOCATION

@@ -1,9 +1,10 @@
 """Reads the organisations share: counties, users by name or email, an organisation's members."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
-from accounts.models import County, Organisation
+from accounts.models import County, Organisation, PendingChange
 
 
 def county_list() -> QuerySet[County]:
@@ -36,3 +37,16 @@ def email_in_use(email: str) -> bool:
 
 def username_in_use(username: str) -> bool:
     return get_user_model().objects.filter(username__iexact=username.strip()).exists()
+
+
+def pending_changes(*, organisation: Organisation) -> list[PendingChange]:
+    """The organisation's changes still waiting for Peer-RX review, oldest first."""
+    return list(
+        PendingChange.objects.filter(
+            organisation_type=ContentType.objects.get_for_model(organisation),
+            organisation_id=organisation.pk,
+            decision=PendingChange.Decision.PENDING,
+        )
+        .select_related("requested_by")
+        .order_by("requested_at", "id")
+    )

@@ -6,8 +6,17 @@ Verify and suspend come from ``accounts.admin.OrganisationAdmin``, shared with l
 from django.contrib import admin
 from django.http import HttpRequest
 
-from accounts.admin import STATUS_READONLY, MembershipInline, OrganisationAdmin
+from accounts.admin import STATUS_READONLY, MembershipAdmin, MembershipInline, OrganisationAdmin
 from agencies.models import Agency, AgencyMembership
+
+
+@admin.register(AgencyMembership)
+class AgencyMembershipAdmin(MembershipAdmin):
+    list_select_related = ("user", "agency", "blocked_by")
+    list_filter = (*MembershipAdmin.list_filter, "agency__status")
+    search_fields = (*MembershipAdmin.search_fields, "agency__name")
+    autocomplete_fields = ("user", "agency")
+    organisation_field = "agency"
 
 
 class AgencyMembershipInline(MembershipInline):

@@ -34,6 +34,11 @@ class Agency(Organisation):
         "in a second wave when a request there has no YES.",
     )
 
+    # Once verified, changes to these wait for Peer-RX review (``accounts.organisations``);
+    # backup counties are set by Peer-RX staff alone, in the admin.
+    reviewed_fields = ("name", "counties")
+    details_service = "agencies.services.apply_reviewed_change"
+
     class Meta(Organisation.Meta):
         verbose_name_plural = "agencies"
 
@@ -46,6 +51,18 @@ class AgencyMembership(models.Model):
     )
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The organisation's own admins add, deactivate and reactivate colleagues and grant admin.
+    is_admin = models.BooleanField("organisation admin", default=False)
+    # Set by Peer-RX staff only (``accounts.organisations.set_member_blocked``): no member clears it.
+    blocked = models.BooleanField("blocked by Peer-RX", default=False)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    blocked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.user} at {self.agency}"
+
+    @property
+    def organisation(self) -> Agency:
+        return self.agency

@@ -6,10 +6,17 @@ What an agency shares with a location (supervisors, verification, suspension) is
 
 from collections.abc import Sequence
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import County, User
-from accounts.organisations import add_first_member, changed_fields
+from accounts.organisations import (
+    DetailsSaved,
+    add_first_member,
+    changed_fields,
+    hold_for_review,
+    split_for_review,
+)
 from accounts.services import get_or_create_county, record_audit
 from agencies.models import Agency, AgencyMembership
 from core.choices import OrganisationStatus
@@ -75,8 +82,13 @@ def update_agency_details(
     timezone_name: str,
     counties: Sequence[County],
     new_counties: Sequence[tuple[str, str]] = (),
-) -> list[str]:
-    """Save the agency's details and service area; returns the names of what changed."""
+    reviewed: bool = False,
+) -> DetailsSaved:
+    """Save the agency's details and service area: what changed at once, what waits for review.
+
+    A verified agency's name and counties served change only once Peer-RX staff approve
+    (``Agency.reviewed_fields``); ``reviewed=True`` is that approval being applied.
+    """
     served = _all_counties(counties=counties, new_counties=new_counties)
     if not served:
         raise ValueError("An agency serves at least one county.")
@@ -86,18 +98,45 @@ def update_agency_details(
         "phone": phone,
         "email": email.strip(),
         "timezone": timezone_name,
+        "counties": served,
     }
+    held = split_for_review(organisation=agency, values=values, reviewed=reviewed)
+    served = values.pop("counties", None)
     changed = changed_fields(agency, values)
     if changed:
         agency.save(update_fields=changed)
-    before = set(agency.counties.values_list("pk", flat=True))
-    if before != {county.pk for county in served}:
-        agency.counties.set(served)
-        changed.append("counties")
+    if served is not None:
+        before = set(agency.counties.values_list("pk", flat=True))
+        if before != {county.pk for county in served}:
+            agency.counties.set(served)
+            changed.append("counties")
     if changed:
         # The service area decides whose peers are alerted: worth a trace.
         detail = ", ".join(changed)
         if "counties" in changed:
             detail += " (now: " + "; ".join(str(county) for county in served) + ")"
         record_audit(actor=actor, action="agency.details_changed", target=agency, detail=detail)
-    return changed
+    hold_for_review(organisation=agency, actor=actor, changes=held)
+    return DetailsSaved(changed=changed, held=list(held))
+
+
+def apply_reviewed_change(*, organisation: Agency, field: str, value, actor: User) -> DetailsSaved:
+    """Apply a change Peer-RX staff approved, through the details form's own service."""
+    agency = organisation
+    arguments = {
+        "name": agency.name,
+        "contact_name": agency.contact_name,
+        "phone": agency.phone,
+        "email": agency.email,
+        "timezone_name": agency.timezone,
+        "counties": list(agency.counties.all()),
+    }
+    if field == "name":
+        arguments["name"] = value
+    elif field == "counties":
+        arguments["counties"] = list(County.objects.filter(pk__in=value or []))
+        if len(arguments["counties"]) != len(set(value or [])):
+            raise ValidationError("A county of this change no longer exists.")
+    else:
+        raise ValueError(f"An agency's {field!r} is not reviewed.")
+    return update_agency_details(agency=agency, actor=actor, reviewed=True, **arguments)

@@ -13,13 +13,25 @@ urlpatterns = [
     path(
         "supervisors/<int:pk>/deactivate/",
         views.supervisor_active,
-        {"active": False},
+        {"flag": False},
         name="supervisor_deactivate",
     ),
     path(
         "supervisors/<int:pk>/reactivate/",
         views.supervisor_active,
-        {"active": True},
+        {"flag": True},
         name="supervisor_reactivate",
+    ),
+    path(
+        "supervisors/<int:pk>/make-admin/",
+        views.supervisor_admin,
+        {"flag": True},
+        name="supervisor_make_admin",
+    ),
+    path(
+        "supervisors/<int:pk>/remove-admin/",
+        views.supervisor_admin,
+        {"flag": False},
+        name="supervisor_remove_admin",
     ),
 ]

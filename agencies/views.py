@@ -23,3 +23,4 @@ supervisors = pages.members(
     form_class=SupervisorForm, template="agencies/supervisors.html", page="supervisors"
 )
 supervisor_active = pages.member_active(page="supervisors")
+supervisor_admin = pages.member_admin(page="supervisors")

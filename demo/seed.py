@@ -14,11 +14,13 @@ import datetime as dt
 from base64 import b32decode
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import County, User
+from accounts.staff_group import STAFF_GROUP, sync_staff_group
 from agencies.models import Agency, AgencyMembership
 from core.choices import AgeRange, Gender, OrganisationStatus
 from locations.models import Location, LocationMembership, PreferredAgency
@@ -55,12 +57,22 @@ def _user(username: str, *, first: str, last: str, is_staff: bool = False) -> Us
             "last_name": last,
             "email": f"{username}@example.org",
             "is_staff": is_staff,
-            "is_superuser": is_staff,
         },
     )
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
+    return user
+
+
+def _staff_member(username: str, *, first: str, last: str) -> User:
+    """Peer-RX staff: a member of the staff group, not a superuser (superuser is for operators)."""
+    user = _user(username, first=first, last=last, is_staff=True)
+    if user.is_superuser:  # seeded as a superuser before the group existed
+        user.is_superuser = False
+        user.save(update_fields=["is_superuser"])
+    sync_staff_group()
+    user.groups.add(Group.objects.get(name=STAFF_GROUP))
     return user
 
 
@@ -386,7 +398,7 @@ def _seed_peers(*, agencies: dict[str, Agency], staff: User, now: dt.datetime) -
 @transaction.atomic
 def seed_demo() -> list[DemoLogin]:
     now = timezone.now()
-    staff = _user("staff", first="Pat", last="Reyes", is_staff=True)
+    staff = _staff_member("staff", first="Pat", last="Reyes")
     _demo_totp_device(staff)
     county, _ = County.objects.get_or_create(name="Orange", state="NY")
     verified = {"verified_by": staff, "verified_at": now}
@@ -428,17 +440,23 @@ def seed_demo() -> list[DemoLogin]:
             )
 
     logins = [
-        DemoLogin("staff", DEMO_PASSWORD, f"Peer-RX staff (admin; authenticator key {DEMO_TOTP_SECRET})")
+        DemoLogin(
+            "staff",
+            DEMO_PASSWORD,
+            f"Peer-RX staff (the staff group, not a superuser; authenticator key {DEMO_TOTP_SECRET})",
+        )
     ]
     for username, first, last, location_key, agency_key in MEMBERS:
         user = _user(username, first=first, last=last)
         if location_key is not None:
             location = locations[location_key]
-            LocationMembership.objects.get_or_create(user=user, defaults={"location": location})
+            LocationMembership.objects.get_or_create(
+                user=user, defaults={"location": location, "is_admin": True}
+            )
             role = f"Location staff at {location} ({location.get_status_display().lower()})"
         else:
             agency = agencies[agency_key]
-            AgencyMembership.objects.get_or_create(user=user, defaults={"agency": agency})
+            AgencyMembership.objects.get_or_create(user=user, defaults={"agency": agency, "is_admin": True})
             role = f"Agency supervisor at {agency} ({agency.get_status_display().lower()})"
         logins.append(DemoLogin(username, DEMO_PASSWORD, role))
 

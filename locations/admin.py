@@ -9,11 +9,20 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.admin import STATUS_READONLY, MembershipInline, OrganisationAdmin
+from accounts.admin import STATUS_READONLY, MembershipAdmin, MembershipInline, OrganisationAdmin
 from core.choices import OrganisationStatus
 from locations import services
 from locations.models import Location, LocationMembership, PreferredAgency
 from locations.selectors import MAX_PREFERRED_AGENCIES
+
+
+@admin.register(LocationMembership)
+class LocationMembershipAdmin(MembershipAdmin):
+    list_select_related = ("user", "location", "blocked_by")
+    list_filter = (*MembershipAdmin.list_filter, "location__status")
+    search_fields = (*MembershipAdmin.search_fields, "location__name")
+    autocomplete_fields = ("user", "location")
+    organisation_field = "location"
 
 
 class LocationMembershipInline(MembershipInline):
@@ -39,7 +48,9 @@ class PreferredAgencyFormSet(forms.BaseInlineFormSet):
         location = self.instance
         problems = []
         for form in self.forms:
-            if not form.is_valid() or form in self.deleted_forms or not form.cleaned_data.get("agency"):
+            if not form.has_changed() or not form.is_valid() or form in self.deleted_forms:
+                continue  # a view-only inline's forms never change
+            if not form.cleaned_data.get("agency"):
                 continue
             agency = form.cleaned_data["agency"]
             if agency.status != OrganisationStatus.VERIFIED:
@@ -86,6 +97,8 @@ class LocationAdmin(OrganisationAdmin):
         if formset.model is not PreferredAgency:
             return super().save_formset(request, form, formset, change)
         if not formset.has_changed():
+            # Nothing to replace (or a view-only inline): nothing for the admin log either.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             return None
         ranked = sorted(
             (f.cleaned_data["rank"], f.cleaned_data["agency"])

@@ -26,6 +26,11 @@ class Location(Organisation):
         "agencies.Agency", through="PreferredAgency", related_name="preferred_by", blank=True
     )
 
+    # Once verified, changes to these wait for Peer-RX review (``accounts.organisations``);
+    # an approved change is applied by ``details_service``, the details form's own service.
+    reviewed_fields = ("name", "address", "county", "notification_phone")
+    details_service = "locations.services.apply_reviewed_change"
+
 
 class LocationMembership(models.Model):
     """A user who works at a location (ED nurse, social worker, clinic staff)."""
@@ -35,9 +40,21 @@ class LocationMembership(models.Model):
     )
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The organisation's own admins add, deactivate and reactivate colleagues and grant admin.
+    is_admin = models.BooleanField("organisation admin", default=False)
+    # Set by Peer-RX staff only (``accounts.organisations.set_member_blocked``): no member clears it.
+    blocked = models.BooleanField("blocked by Peer-RX", default=False)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    blocked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.user} at {self.location}"
+
+    @property
+    def organisation(self) -> Location:
+        return self.location
 
 
 class PreferredAgency(models.Model):

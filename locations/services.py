@@ -11,7 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import County, User
-from accounts.organisations import add_first_member, changed_fields
+from accounts.organisations import (
+    DetailsSaved,
+    add_first_member,
+    changed_fields,
+    hold_for_review,
+    split_for_review,
+)
 from accounts.services import get_or_create_county, record_audit
 from core.choices import OrganisationStatus
 from locations.models import Location, LocationMembership, PreferredAgency
@@ -73,27 +79,54 @@ def update_location_details(
     county_name: str = "",
     timezone_name: str,
     notification_phone: str,
-) -> list[str]:
-    """Save the location's details; returns the names of the fields that changed."""
+    reviewed: bool = False,
+) -> DetailsSaved:
+    """Save the location's details: what changed at once, and what waits for Peer-RX review.
+
+    A verified location's name, address, county and notification phone change only once staff
+    approve (``Location.reviewed_fields``); ``reviewed=True`` is that approval being applied.
+    """
     if county is None:
         county = get_or_create_county(state=county_state, name=county_name)
-    changed = changed_fields(
-        location,
-        {
-            "name": name.strip(),
-            "kind": kind,
-            "address": address.strip(),
-            "county": county,
-            "timezone": timezone_name,
-            "notification_phone": notification_phone,
-        },
-    )
+    values = {
+        "name": name.strip(),
+        "kind": kind,
+        "address": address.strip(),
+        "county": county,
+        "timezone": timezone_name,
+        "notification_phone": notification_phone,
+    }
+    held = split_for_review(organisation=location, values=values, reviewed=reviewed)
+    changed = changed_fields(location, values)
     if changed:
         location.save(update_fields=changed)
         record_audit(
             actor=actor, action="location.details_changed", target=location, detail=", ".join(changed)
         )
-    return changed
+    hold_for_review(organisation=location, actor=actor, changes=held)
+    return DetailsSaved(changed=changed, held=list(held))
+
+
+def apply_reviewed_change(*, organisation: Location, field: str, value, actor: User) -> DetailsSaved:
+    """Apply a change Peer-RX staff approved, through the details form's own service."""
+    location = organisation
+    arguments = {
+        "name": location.name,
+        "kind": location.kind,
+        "address": location.address,
+        "county": location.county,
+        "timezone_name": location.timezone,
+        "notification_phone": location.notification_phone,
+    }
+    if field == "county":
+        arguments["county"] = County.objects.filter(pk=value).first()
+        if arguments["county"] is None:
+            raise ValidationError("The county of this change no longer exists.")
+    elif field in {"name", "address", "notification_phone"}:
+        arguments[field] = value
+    else:
+        raise ValueError(f"A location's {field!r} is not reviewed.")
+    return update_location_details(location=location, actor=actor, reviewed=True, **arguments)
 
 
 @transaction.atomic

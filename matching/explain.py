@@ -54,6 +54,13 @@ class ComparisonRow:
     note: str = ""
 
     @property
+    def difference(self) -> float | None:
+        """The chosen peer's points minus this peer's on this component: negative where this peer led."""
+        if self.winner_points is None:
+            return None
+        return round(self.winner_points - self.points, 2)
+
+    @property
     def gap(self) -> float:
         """Points the chosen peer had over this peer on this component (0 if none)."""
         if self.winner_points is None:

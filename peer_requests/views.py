@@ -8,16 +8,13 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import location_member_required, staff_required
-from accounts.roles import location_membership
+from accounts.permissions import location_member_or_staff_required, location_member_required, staff_required
 from core.choices import Need
 from peer_requests import selectors, services
 from peer_requests.forms import PRIVACY_NOTE, RequestForm, StaffRequestForm
@@ -29,16 +26,11 @@ POLL_SECONDS = 2
 
 
 def request_viewer_required(view: Callable) -> Callable:
-    """Location staff (their location's requests) or Peer-RX staff (all); others get 403."""
+    """Location staff of a verified location (its requests) or Peer-RX staff (all); others get 403."""
 
-    @login_required
+    @location_member_or_staff_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_staff:
-            membership = location_membership(request.user)
-            if membership is None:
-                raise PermissionDenied("This page is for location staff and Peer-RX staff.")
-            request.location = membership.location
         request.visible_requests = selectors.visible_requests(user=request.user)
         return view(request, *args, **kwargs)
 

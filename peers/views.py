@@ -13,16 +13,14 @@ from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.permissions import agency_member_required
-from accounts.roles import agency_membership
+from accounts.permissions import agency_member_or_staff_required, agency_member_required
 from accounts.services import record_audit
 from peers import consent, selectors, services
 from peers.exports import consent_csv as consent_csv_response
@@ -242,16 +240,13 @@ def credential_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
-@login_required
+@agency_member_or_staff_required
 def credential_document(request: HttpRequest, pk: int) -> FileResponse:
-    """Stream a credential's document to the peer's agency or Peer-RX staff; never by URL."""
-    if request.user.is_staff:
+    """Stream a credential's document to the peer's (verified) agency or Peer-RX staff; never by URL."""
+    if getattr(request, "agency", None) is None:
         credentials = Credential.objects.all()
     else:
-        membership = agency_membership(request.user)
-        if membership is None:
-            raise PermissionDenied("Only the peer's agency and the Peer-RX team can download this document.")
-        credentials = selectors.agency_credentials(agency=membership.agency)
+        credentials = selectors.agency_credentials(agency=request.agency)
     credential = get_object_or_404(credentials.select_related("type"), pk=pk)
     if not credential.document:
         raise Http404("This credential has no document.")
@@ -351,7 +346,7 @@ def override_end(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("peers:peer_detail", pk=peer_id)
 
 
-@agency_member_required
+@agency_member_required(verified=False)
 def agency_home(request: HttpRequest) -> HttpResponse:
     """The agency's home page (``agencies:home``): its roster's numbers at a glance."""
     overview = selectors.agency_overview(agency=request.agency)

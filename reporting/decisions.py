@@ -1,7 +1,9 @@
 """Agency supervisors' "Decisions": every request their peers said YES to, and why the choice fell as it did.
 
-A supervisor sees their own peers' stored breakdowns against the chosen peer's points, total
-and one-line reason, never another agency's peer's name (``matching.explain`` does the rows).
+A supervisor sees their own peers' stored breakdowns against the chosen peer. A chosen peer of
+another agency is only a total and, component by component, the gap to the agency's own peer:
+never their name, nor the one-line reason (it names traits: language, gender, age range).
+``matching.explain`` does the rows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ class PeerOutcome:
     rank: int | None
     explanation: str
     comparison: list[ComparisonRow] = field(default_factory=list)
+    winner_score: float | None = None  # the chosen peer's total, when this one was not chosen
+
+    @property
+    def behind_by(self) -> float | None:
+        """Points the chosen peer had over this one in total (None when not compared)."""
+        if self.chosen or self.score is None or self.winner_score is None:
+            return None
+        return round(self.winner_score - self.score, 2)
 
     @property
     def biggest_gaps(self) -> list[ComparisonRow]:
@@ -45,7 +55,7 @@ class Decision:
     winner_is_ours: bool
     winner_name: str  # only when the chosen peer is one of the agency's own
     winner_score: float | None
-    winner_reason: str
+    winner_reason: str  # only when the chosen peer is one of the agency's own: it names traits
     outcomes: list[PeerOutcome]
 
     @property
@@ -162,6 +172,7 @@ def agency_decisions(*, agency: Agency, requests: Sequence[PeerRequest]) -> list
                     alert.score_breakdown,
                     None if alert.is_assigned or winner is None else winner["score_breakdown"],
                 ),
+                winner_score=None if alert.is_assigned or winner is None else winner["score"],
             )
             for alert in ours[peer_request.pk]
         ]
@@ -172,7 +183,7 @@ def agency_decisions(*, agency: Agency, requests: Sequence[PeerRequest]) -> list
                 winner_is_ours=winner_is_ours,
                 winner_name=winner_name,
                 winner_score=winner["score"] if winner else None,
-                winner_reason=peer_request.assignment_reason if winner else "",
+                winner_reason=peer_request.assignment_reason if winner_is_ours else "",
                 outcomes=outcomes,
             )
         )

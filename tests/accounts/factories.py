@@ -2,10 +2,12 @@ import time
 from base64 import b32decode
 
 import factory
+from django.contrib.auth.models import Group
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import County, User
+from accounts.staff_group import STAFF_GROUP, sync_staff_group
 
 # The authenticator key every factory-made staff member has (base32, as an app would show it).
 TEST_TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -34,7 +36,28 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
 
 
 class StaffUserFactory(UserFactory):
-    """Peer-RX staff, with the authenticator app staff must have (key ``TEST_TOTP_SECRET``)."""
+    """Peer-RX staff: a member of the staff group (created by a migration), not a superuser, with
+    the authenticator app staff must have (key ``TEST_TOTP_SECRET``)."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    is_staff = True
+    authenticator = factory.RelatedFactory(TOTPDeviceFactory, factory_related_name="user")
+
+    @factory.post_generation
+    def staff_group(self, create, extracted, **kwargs):
+        if not create:
+            return
+        group = Group.objects.filter(name=STAFF_GROUP).first()
+        if group is None:  # a transactional test flushed what the migration created
+            sync_staff_group()
+            group = Group.objects.get(name=STAFF_GROUP)
+        self.groups.add(group)
+
+
+class OperatorFactory(UserFactory):
+    """An operator who runs Peer-RX: a superuser, with an authenticator like all staff."""
 
     class Meta:
         skip_postgeneration_save = True

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.models import AuditEntry, County, User
 from accounts.request_context import current_origin, origin_of
 from accounts.services import record_audit
-from tests.accounts.factories import CountyFactory, StaffUserFactory, UserFactory
+from tests.accounts.factories import CountyFactory, OperatorFactory, StaffUserFactory, UserFactory
 from tests.locations.factories import LocationMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client):
-    staff = StaffUserFactory()
+    # An operator: the one role that may add, change and delete anything in the admin.
+    staff = OperatorFactory()
     client.force_login(staff)
     client.staff = staff
     return client

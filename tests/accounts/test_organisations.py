@@ -2,10 +2,17 @@ import datetime as dt
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import AuditEntry
-from accounts.organisations import invite_member, set_member_active, suspend_organisation, verify_organisation
+from accounts.organisations import (
+    invite_member,
+    set_member_active,
+    set_member_admin,
+    set_member_blocked,
+    suspend_organisation,
+    verify_organisation,
+)
 from core.choices import OrganisationStatus
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
@@ -88,7 +95,7 @@ class TestMembers:
         self, django_capture_on_commit_callbacks
     ):
         agency = AgencyFactory(name="Link Peers")
-        inviter = AgencyMembershipFactory(agency=agency).user
+        inviter = AgencyMembershipFactory(agency=agency, is_admin=True).user
         with django_capture_on_commit_callbacks(execute=True):
             membership = invite_member(
                 organisation=agency,
@@ -103,10 +110,231 @@ class TestMembers:
         assert "kim" in mail.outbox[0].body
 
     def test_it_does_not_let_a_supervisor_deactivate_themselves(self):
-        membership = AgencyMembershipFactory()
+        membership = AgencyMembershipFactory(is_admin=True)
         with pytest.raises(ValidationError):
-            set_member_active(
-                user=membership.user, organisation=membership.agency, active=False, actor=membership.user
-            )
+            set_member_active(membership=membership, active=False, actor=membership.user)
         membership.user.refresh_from_db()
         assert membership.user.is_active
+
+
+@pytest.fixture
+def team():
+    """Three users per permission test: the organisation's admin, a plain member, an outsider."""
+    owner = LocationMembershipFactory(is_admin=True)
+    member = LocationMembershipFactory(location=owner.location)
+    outsider = LocationMembershipFactory(is_admin=True)
+    return owner, member, outsider
+
+
+class TestOrganisationAdmins:
+    def test_it_makes_the_first_member_of_a_sign_up_an_admin(self, django_capture_on_commit_callbacks):
+        from locations.services import register_location
+        from tests.accounts.factories import CountyFactory
+
+        with django_capture_on_commit_callbacks(execute=True):
+            membership = register_location(
+                name="New ED",
+                kind="emergency_department",
+                address="1 Main Street",
+                county=CountyFactory(),
+                timezone_name="America/New_York",
+                notification_phone="+18455550150",
+                first_name="Ada",
+                last_name="Lee",
+                email="ada@example.org",
+                username="ada",
+                password="a-long-passphrase-1",
+            )
+        assert membership.is_admin
+
+    def test_it_lets_only_admins_deactivate_and_reactivate(self, team):
+        owner, member, outsider = team
+        colleague = LocationMembershipFactory(location=owner.location)
+        with pytest.raises(PermissionDenied):
+            set_member_active(membership=colleague, active=False, actor=member.user)
+        with pytest.raises(PermissionDenied):
+            set_member_active(membership=colleague, active=False, actor=outsider.user)
+        assert set_member_active(membership=colleague, active=False, actor=owner.user)
+        colleague.user.refresh_from_db()
+        assert not colleague.user.is_active
+        assert AuditEntry.objects.filter(action="location.member_deactivated", actor=owner.user).exists()
+
+    def test_it_lets_only_admins_invite(self, team):
+        owner, member, outsider = team
+        for actor in (member.user, outsider.user):
+            with pytest.raises(PermissionDenied):
+                invite_member(
+                    organisation=owner.location,
+                    invited_by=actor,
+                    first_name="Kim",
+                    last_name="Ng",
+                    email="kim@example.org",
+                    username=f"kim{actor.pk}",
+                )
+        invite_member(
+            organisation=owner.location,
+            invited_by=owner.user,
+            first_name="Kim",
+            last_name="Ng",
+            email="kim@example.org",
+            username="kim",
+        )
+        assert owner.location.memberships.filter(user__username="kim", is_admin=False).exists()
+
+    def test_it_grants_and_revokes_admin_and_audits_both(self, team):
+        owner, member, outsider = team
+        with pytest.raises(PermissionDenied):
+            set_member_admin(membership=member, admin=True, actor=outsider.user)
+        with pytest.raises(PermissionDenied):
+            set_member_admin(membership=owner, admin=False, actor=member.user)
+        assert set_member_admin(membership=member, admin=True, actor=owner.user)
+        assert set_member_admin(membership=owner, admin=False, actor=member.user)
+        owner.refresh_from_db()
+        assert not owner.is_admin
+        actions = set(AuditEntry.objects.values_list("action", flat=True))
+        assert {"location.admin_granted", "location.admin_revoked"} <= actions
+
+    def test_it_keeps_at_least_one_active_admin(self, team):
+        owner, member, _outsider = team
+        with pytest.raises(ValidationError, match="at least one active admin"):
+            set_member_admin(membership=owner, admin=False, actor=owner.user)
+        owner.refresh_from_db()
+        assert owner.is_admin
+        # A second admin who was deactivated does not count.
+        set_member_admin(membership=member, admin=True, actor=owner.user)
+        set_member_active(membership=member, active=False, actor=owner.user)
+        with pytest.raises(ValidationError, match="at least one active admin"):
+            set_member_admin(membership=owner, admin=False, actor=owner.user)
+
+    def test_a_member_cannot_deactivate_everyone_else(self, team):
+        owner, member, _outsider = team
+        others = LocationMembershipFactory.create_batch(2, location=owner.location)
+        for colleague in [owner, *others]:
+            with pytest.raises(PermissionDenied):
+                set_member_active(membership=colleague, active=False, actor=member.user)
+        assert owner.location.memberships.filter(user__is_active=True).count() == 4
+
+
+class TestBlockedByPeerRx:
+    def test_only_staff_block_and_it_is_audited(self, team):
+        owner, member, outsider = team
+        for actor in (owner.user, member.user, outsider.user):
+            with pytest.raises(PermissionDenied):
+                set_member_blocked(membership=member, blocked=True, actor=actor)
+        staff = StaffUserFactory()
+        assert set_member_blocked(membership=member, blocked=True, actor=staff, reason="misuse", now=NOW)
+        member.refresh_from_db()
+        assert (member.blocked, member.blocked_by, member.blocked_at) == (True, staff, NOW)
+        entry = AuditEntry.objects.get(action="location.member_blocked")
+        assert entry.actor == staff
+        assert "misuse" in entry.detail
+        assert not set_member_blocked(membership=member, blocked=True, actor=staff)
+
+    def test_no_member_can_reactivate_a_blocked_member(self, team):
+        owner, member, _outsider = team
+        set_member_active(membership=member, active=False, actor=owner.user)
+        set_member_blocked(membership=member, blocked=True, actor=StaffUserFactory())
+        with pytest.raises(ValidationError, match="blocked"):
+            set_member_active(membership=member, active=True, actor=owner.user)
+        member.user.refresh_from_db()
+        assert not member.user.is_active
+
+    def test_a_blocked_admin_is_no_admin(self, team):
+        owner, _member, _outsider = team
+        set_member_blocked(membership=owner, blocked=True, actor=StaffUserFactory())
+        colleague = LocationMembershipFactory(location=owner.location)
+        with pytest.raises(PermissionDenied):
+            set_member_active(membership=colleague, active=False, actor=owner.user)
+
+
+class TestReviewQueue:
+    """Staff approve or reject; a member of the organisation and an outsider cannot review."""
+
+    def _rename(self, location, actor, name="Renamed ED"):
+        from locations.services import update_location_details
+
+        return update_location_details(
+            location=location,
+            actor=actor,
+            name=name,
+            kind=location.kind,
+            address=location.address,
+            county=location.county,
+            timezone_name=location.timezone,
+            notification_phone=str(location.notification_phone),
+        )
+
+    def test_approving_applies_the_change_through_the_details_service(self, team):
+        from accounts.models import PendingChange
+        from accounts.organisations import review_change
+
+        owner, member, outsider = team
+        location = owner.location
+        saved = self._rename(location, member.user)
+        assert (saved.changed, saved.held) == ([], ["name"])
+        change = PendingChange.objects.get()
+        for actor in (owner.user, outsider.user):
+            with pytest.raises(PermissionDenied):
+                review_change(change=change, approve=True, actor=actor)
+        location.refresh_from_db()
+        assert location.name != "Renamed ED"
+        staff = StaffUserFactory()
+        assert review_change(change=change, approve=True, actor=staff, now=NOW)
+        location.refresh_from_db()
+        assert location.name == "Renamed ED"
+        change.refresh_from_db()
+        assert (change.decision, change.reviewed_by, change.reviewed_at) == ("approved", staff, NOW)
+        actions = list(AuditEntry.objects.order_by("id").values_list("action", "actor"))
+        assert ("location.change_requested", member.user.pk) in actions
+        assert ("location.details_changed", staff.pk) in actions
+        assert ("location.change_approved", staff.pk) in actions
+        assert not review_change(change=change, approve=False, actor=staff)
+
+    def test_rejecting_leaves_the_old_value(self, team):
+        from accounts.models import PendingChange
+        from accounts.organisations import review_change
+
+        owner, _member, _outsider = team
+        old_name = owner.location.name
+        self._rename(owner.location, owner.user)
+        assert review_change(change=PendingChange.objects.get(), approve=False, actor=StaffUserFactory())
+        owner.location.refresh_from_db()
+        assert owner.location.name == old_name
+        assert AuditEntry.objects.filter(action="location.change_rejected").exists()
+
+    def test_a_pending_organisation_changes_at_once(self, team):
+        from accounts.models import PendingChange
+
+        owner, _member, _outsider = team
+        owner.location.status = OrganisationStatus.PENDING
+        owner.location.save()
+        saved = self._rename(owner.location, owner.user)
+        assert (saved.changed, saved.held) == (["name"], [])
+        assert not PendingChange.objects.exists()
+
+    def test_an_agencys_counties_wait_and_then_apply(self):
+        from accounts.models import PendingChange
+        from accounts.organisations import review_change
+        from agencies.services import update_agency_details
+        from tests.accounts.factories import CountyFactory
+
+        membership = AgencyMembershipFactory(is_admin=True)
+        agency = membership.agency
+        before = list(agency.counties.all())
+        far = CountyFactory(name="Clark", state="NV")
+        saved = update_agency_details(
+            agency=agency,
+            actor=membership.user,
+            name=agency.name,
+            contact_name="New Contact",
+            phone=str(agency.phone),
+            email=agency.email,
+            timezone_name=agency.timezone,
+            counties=[*before, far],
+        )
+        assert (saved.changed, saved.held) == (["contact_name"], ["counties"])
+        assert list(agency.counties.all()) == before
+        change = PendingChange.objects.get()
+        assert "Clark County, NV" in change.new_text
+        review_change(change=change, approve=True, actor=StaffUserFactory())
+        assert set(agency.counties.all()) == {*before, far}

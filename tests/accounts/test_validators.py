@@ -79,9 +79,9 @@ def test_the_admins_add_user_page_refuses_a_lookalike_and_audits_a_good_one(clie
     from django.urls import reverse
 
     from accounts.models import AuditEntry
-    from tests.accounts.factories import StaffUserFactory
+    from tests.accounts.factories import OperatorFactory
 
-    client.force_login(StaffUserFactory())
+    client.force_login(OperatorFactory())  # adding users is for operators, not the staff group
     url = reverse("admin:accounts_user_add")
     assert client.get(url).status_code == 200
     password = {

@@ -65,5 +65,6 @@ class TestUpdateAgencyDetails:
             timezone_name=agency.timezone,
             counties=list(agency.counties.all()),
         )
-        assert changed == []
+        assert not changed
+        assert (changed.changed, changed.held) == ([], [])
         assert not AuditEntry.objects.exists()

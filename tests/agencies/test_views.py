@@ -47,7 +47,8 @@ def signup_data(**overrides) -> dict:
 
 @pytest.fixture
 def supervisor():
-    return AgencyMembershipFactory().user
+    """The agency's admin: the owner of its supervisors list."""
+    return AgencyMembershipFactory(is_admin=True).user
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ class TestPermissions:
 
     @pytest.mark.parametrize("name", OBJECT_PAGES)
     def test_it_hides_another_agencys_supervisors(self, client, colleague, name):
-        client.force_login(AgencyMembershipFactory().user)
+        client.force_login(AgencyMembershipFactory(is_admin=True).user)
         assert client.post(reverse(name, args=[colleague.pk])).status_code == 404
         colleague.user.refresh_from_db()
         assert colleague.user.is_active
@@ -217,8 +218,10 @@ class TestHome:
 
 
 class TestDetails:
-    def test_it_saves_the_service_area_and_audits_it(self, client, supervisor):
+    def test_it_saves_a_pending_agencys_service_area_at_once_and_audits_it(self, client, supervisor):
         agency = supervisor.agency_membership.agency
+        agency.status = OrganisationStatus.PENDING
+        agency.save()
         ulster = CountyFactory(name="Ulster")
         client.force_login(supervisor)
         data = signup_data(name="Renamed Peers", counties=[str(ulster.pk)], other_counties="Dutchess, NY")
@@ -301,3 +304,39 @@ class TestNavigation:
         html = client.get(reverse("agencies:home")).content.decode()
         for name in ["agencies:details", "agencies:supervisors"]:
             assert f'href="{reverse(name)}"' in html
+
+
+class TestSupervisorAdmins:
+    """Three users: the agency's admin, a plain supervisor, another agency's admin."""
+
+    def test_only_the_admin_gets_the_forms(self, client, supervisor, colleague):
+        client.force_login(supervisor)
+        assert "Add supervisor" in client.get(reverse("agencies:supervisors")).content.decode()
+        client.force_login(colleague.user)
+        page = client.get(reverse("agencies:supervisors")).content.decode()
+        assert "Add supervisor" not in page
+        assert "Deactivate" not in page
+        target = supervisor.agency_membership
+        assert client.post(reverse("agencies:supervisor_deactivate", args=[target.pk])).status_code == 403
+        assert client.post(reverse("agencies:supervisor_remove_admin", args=[target.pk])).status_code == 403
+        supervisor.refresh_from_db()
+        assert supervisor.is_active
+
+    def test_another_agencys_admin_finds_nobody(self, client, colleague):
+        client.force_login(AgencyMembershipFactory(is_admin=True).user)
+        response = client.post(reverse("agencies:supervisor_make_admin", args=[colleague.pk]))
+        assert response.status_code == 404
+        colleague.refresh_from_db()
+        assert not colleague.is_admin
+
+    def test_a_verified_agencys_new_counties_wait_for_review(self, client, supervisor):
+        agency = supervisor.agency_membership.agency
+        before = set(agency.counties.all())
+        far = CountyFactory(name="Clark", state="NV")
+        client.force_login(supervisor)
+        data = signup_data(name=agency.name, counties=[str(c.pk) for c in [*before, far]])
+        response = client.post(reverse("agencies:details"), data, follow=True)
+        assert set(agency.counties.all()) == before
+        page = response.content.decode()
+        assert "Waiting for Peer-RX review" in page
+        assert "Clark County, NV" in page

@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.models import AuditEntry
 from core.choices import OrganisationStatus
 from locations.models import Location, PreferredAgency
-from tests.accounts.factories import CountyFactory, StaffUserFactory
+from tests.accounts.factories import CountyFactory, OperatorFactory, StaffUserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.locations.factories import (
     LocationFactory,
@@ -105,6 +105,13 @@ class TestVerifyAndSuspendActions:
 
 
 class TestPreferredAgencyInline:
+    @pytest.fixture
+    def staff(self, client):
+        """Ranking for a location is an operator's job: the staff group only reads the ranking."""
+        user = OperatorFactory()
+        client.force_login(user)
+        return user
+
     def _post(self, client, location, rows):
         prefix = "agency_preferences"
         existing = list(PreferredAgency.objects.filter(location=location).order_by("rank"))
@@ -160,3 +167,12 @@ def test_locations_are_only_verified_by_staff(client):
     client.force_login(member.user)
     client.post(CHANGELIST, {"action": "verify", ACTION_CHECKBOX_NAME: [member.location.pk]})
     assert Location.objects.get().status == OrganisationStatus.PENDING
+
+
+def test_it_lets_the_staff_group_save_a_location_without_touching_its_ranking(client, staff):
+    location = LocationFactory(name="Old Name")
+    first = AgencyFactory(counties=[location.county])
+    PreferredAgencyFactory(location=location, agency=first, rank=1)
+    response = TestPreferredAgencyInline._post(None, client, location, [(first, 2)])
+    assert response.status_code == 302
+    assert list(PreferredAgency.objects.filter(location=location).values_list("rank", flat=True)) == [1]

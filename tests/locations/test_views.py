@@ -57,7 +57,8 @@ def signup_data(**overrides) -> dict:
 
 @pytest.fixture
 def member():
-    return LocationMembershipFactory().user
+    """The location's admin: the owner of its staff list."""
+    return LocationMembershipFactory(is_admin=True).user
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ class TestPermissions:
 
     @pytest.mark.parametrize("name", OBJECT_PAGES)
     def test_it_hides_another_locations_colleagues(self, client, colleague, name):
-        client.force_login(LocationMembershipFactory().user)
+        client.force_login(LocationMembershipFactory(is_admin=True).user)
         assert client.post(reverse(name, args=[colleague.pk])).status_code == 404
         colleague.user.refresh_from_db()
         assert colleague.user.is_active
@@ -264,8 +265,10 @@ class TestDetails:
         response = client.get(reverse("locations:details"))
         assert response.context["form"].initial["name"] == member.location_membership.location.name
 
-    def test_it_saves_changes_and_audits_them(self, client, member):
+    def test_it_saves_a_pending_locations_changes_at_once_and_audits_them(self, client, member):
         location = member.location_membership.location
+        location.status = OrganisationStatus.PENDING
+        location.save()
         client.force_login(member)
         data = signup_data(
             name="Renamed ED", county=str(location.county_id), notification_phone="845 555 0199"
@@ -509,3 +512,153 @@ class TestNavigation:
         html = client.get(reverse("locations:home")).content.decode()
         assert f'href="{reverse("locations:staff")}"' not in html
         assert f'href="{reverse("locations:details")}"' in html
+
+
+class TestOrganisationAdmins:
+    """Three users: the location's admin (owner), a plain member, and another location's admin."""
+
+    @pytest.fixture
+    def team(self, member, colleague):
+        return member, colleague, LocationMembershipFactory(is_admin=True).user
+
+    def test_the_admin_gets_the_invite_form_and_the_buttons(self, client, team):
+        owner, colleague, _outsider = team
+        client.force_login(owner)
+        page = client.get(reverse("locations:staff")).content.decode()
+        assert "Add colleague" in page
+        assert reverse("locations:staff_deactivate", args=[colleague.pk]) in page
+        assert reverse("locations:staff_make_admin", args=[colleague.pk]) in page
+
+    def test_a_plain_member_sees_the_list_without_forms_and_cannot_post(self, client, team):
+        owner, colleague, _outsider = team
+        client.force_login(colleague.user)
+        page = client.get(reverse("locations:staff")).content.decode()
+        assert "Add colleague" not in page
+        assert "Deactivate" not in page
+        assert owner.username in page
+        owner_membership = owner.location_membership
+        for name in ["locations:staff_deactivate", "locations:staff_remove_admin"]:
+            assert client.post(reverse(name, args=[owner_membership.pk])).status_code == 403
+        assert client.post(reverse("locations:staff"), {"username": "x"}).status_code == 403
+        owner.refresh_from_db()
+        owner_membership.refresh_from_db()
+        assert owner.is_active and owner_membership.is_admin
+
+    def test_another_locations_admin_finds_nobody(self, client, team):
+        _owner, colleague, outsider = team
+        client.force_login(outsider)
+        assert client.post(reverse("locations:staff_make_admin", args=[colleague.pk])).status_code == 404
+        colleague.refresh_from_db()
+        assert not colleague.is_admin
+
+    def test_the_admin_grants_admin_and_cannot_drop_the_last_one(self, client, team):
+        owner, colleague, _outsider = team
+        client.force_login(owner)
+        client.post(reverse("locations:staff_make_admin", args=[colleague.pk]))
+        colleague.refresh_from_db()
+        assert colleague.is_admin
+        client.post(reverse("locations:staff_remove_admin", args=[colleague.pk]))
+        response = client.post(
+            reverse("locations:staff_remove_admin", args=[owner.location_membership.pk]), follow=True
+        )
+        assert "at least one active admin" in response.content.decode()
+        assert owner.location_membership.__class__.objects.get(pk=owner.location_membership.pk).is_admin
+
+    def test_a_blocked_member_shows_as_blocked_without_a_reactivate_button(self, client, team):
+        owner, colleague, _outsider = team
+        colleague.blocked = True
+        colleague.save(update_fields=["blocked"])
+        client.force_login(owner)
+        page = client.get(reverse("locations:staff")).content.decode()
+        assert "Blocked by Peer-RX" in page
+        assert reverse("locations:staff_reactivate", args=[colleague.pk]) not in page
+
+
+class TestIdentityChangesAreReviewed:
+    """A verified location's name, address, county and phone wait for Peer-RX; the rest applies."""
+
+    def test_it_holds_the_identity_fields_and_applies_the_rest(
+        self, client, member, django_capture_on_commit_callbacks
+    ):
+        from accounts.models import PendingChange
+
+        StaffUserFactory(email="reviewer@peer-rx.example")
+        location = member.location_membership.location
+        old_name, old_phone = location.name, location.notification_phone
+        elsewhere = CountyFactory(name="Sullivan")
+        client.force_login(member)
+        data = signup_data(
+            name="Renamed ED",
+            county=str(elsewhere.pk),
+            notification_phone="845 555 0199",
+            timezone="America/Chicago",
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("locations:details"), data, follow=True)
+        location.refresh_from_db()
+        assert (location.name, location.notification_phone, location.county.name) == (
+            old_name,
+            old_phone,
+            "Orange",
+        )
+        assert location.timezone == "America/Chicago"
+        held = {change.field: change.new_text for change in PendingChange.objects.all()}
+        assert held == {
+            "name": "Renamed ED",
+            "address": "70 Dubois Street, Newburgh, NY 12550",
+            "county": "Sullivan County, NY",
+            "notification_phone": "+18455550199",
+        }
+        page = response.content.decode()
+        assert "Waiting for Peer-RX review" in page
+        assert "Renamed ED" in page
+        assert [m.to for m in mail.outbox] == [["reviewer@peer-rx.example"]]
+        assert "Renamed ED" in mail.outbox[0].body
+        assert AuditEntry.objects.filter(action="location.change_requested", actor=member).count() == 4
+
+    def test_a_newer_change_replaces_the_one_waiting(self, client, member):
+        from accounts.models import PendingChange
+
+        location = member.location_membership.location
+        client.force_login(member)
+        base = {"county": str(location.county_id), "address": location.address}
+        base["notification_phone"] = str(location.notification_phone)
+        client.post(reverse("locations:details"), signup_data(name="First Try", **base))
+        client.post(reverse("locations:details"), signup_data(name="Second Try", **base))
+        waiting = PendingChange.objects.filter(decision=PendingChange.Decision.PENDING)
+        assert [change.new_text for change in waiting] == ["Second Try"]
+        assert PendingChange.objects.filter(decision=PendingChange.Decision.SUPERSEDED).count() == 1
+
+    def test_an_outsider_sees_none_of_it(self, client, member):
+        location = member.location_membership.location
+        client.force_login(member)
+        client.post(
+            reverse("locations:details"),
+            signup_data(
+                name="Secret Rename",
+                county=str(location.county_id),
+                address=location.address,
+                notification_phone=str(location.notification_phone),
+            ),
+        )
+        client.force_login(LocationMembershipFactory().user)
+        assert "Secret Rename" not in client.get(reverse("locations:details")).content.decode()
+
+
+def test_it_lists_pending_changes_in_constant_queries(client, member, django_assert_num_queries):
+    from accounts.organisations import hold_for_review
+
+    location = member.location_membership.location
+    client.force_login(member)
+    client.get(reverse("locations:details"))
+    hold_for_review(organisation=location, actor=member, changes={"name": (location.name, "One")})
+    with CaptureQueriesContext(connection) as one:
+        assert "One" in client.get(reverse("locations:details")).content.decode()
+    hold_for_review(
+        organisation=location,
+        actor=member,
+        changes={"address": (location.address, "Two"), "notification_phone": ("", "+18455550111")},
+    )
+    with django_assert_num_queries(len(one)):
+        page = client.get(reverse("locations:details")).content.decode()
+    assert "Two" in page and "+18455550111" in page

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry
 from peers.models import AvailabilityWindow, Credential
-from tests.accounts.factories import StaffUserFactory
+from tests.accounts.factories import OperatorFactory, StaffUserFactory
 from tests.agencies.factories import AgencyFactory
 from tests.peers.factories import (
     AvailabilityWindowFactory,
@@ -141,6 +141,11 @@ def inline_management(prefix: str, total: int, initial: int) -> dict:
 
 
 class TestPeerChangePage:
+    @pytest.fixture
+    def staff_user(self, db):
+        """Editing a peer in the admin is for operators: the staff group only reads peers."""
+        return OperatorFactory()
+
     def test_it_shows_credentials_windows_and_overrides_inline(
         self, admin_client, peer, credential, override
     ):
@@ -254,8 +259,12 @@ class TestEditingAReviewedCredential:
         credential.refresh_from_db()
         assert credential.status == Credential.Status.VALIDATED
 
-    def test_a_new_type_in_the_peers_inline_sends_it_back_too(self, admin_client, staff_user):
+    def test_a_new_type_in_the_peers_inline_sends_it_back_too(self, client, staff_user):
         from tests.peers.factories import credential_type
+
+        # Editing a peer in the admin is for operators: the staff group only reads peers.
+        admin_client = client
+        admin_client.force_login(OperatorFactory())
 
         credential = CredentialFactory(validated_by=staff_user, validated_at=timezone.now())
         peer = credential.peer

@@ -66,10 +66,11 @@ class TestDecisions:
         assert "4821" in content
         assert "Olivia Ours" in content
         assert "Ranked 2 of 2: 54.75 points; a peer of another agency was chosen with 82.5." in content
-        assert "speaks Spanish · CRPA" in content
         assert "requested language (−30.00)" in content
+        assert "27.75 behind the chosen peer" in content
         assert "Rosa" not in content
         assert "Rival" not in content
+        assert "speaks Spanish" not in content  # the chosen peer's traits
 
     def test_it_shows_the_other_agency_its_own_side(self, client, world):
         client.force_login(world["outsider"])
@@ -130,11 +131,15 @@ class TestDecision:
         assert response.status_code == 200
         content = response.content.decode()
         assert "Olivia Ours" in content
-        assert "A peer of another agency · 82.50 points" in content
+        assert "A peer of another agency: only their points are shown" in content
+        assert "82.50 points" in content
         assert "speaks none of Spanish" in content  # our peer's note
-        assert "Chosen peer" in content
+        assert "Chosen peer's lead" in content
+        assert re.search(r"Requested language</th>\s*<td[^>]*>0\.00</td>\s*<td[^>]*>\+30\.00</td>", content)
+        assert re.search(r"Total</th><td[^>]*>54\.75</td><td[^>]*>\+27\.75</td>", content)
         assert "Rosa" not in content
         assert "Rival" not in content
+        assert "speaks Spanish ·" not in content  # the chosen peer's one-line reason names traits
 
     def test_it_is_404_for_a_request_none_of_our_peers_said_yes_to(self, client, world):
         client.force_login(AgencyMembershipFactory().user)
@@ -144,12 +149,15 @@ class TestDecision:
         client.force_login(world["owner"])
         assert client.get(reverse("decisions:detail", args=[999_999])).status_code == 404
 
-    def test_it_is_open_to_a_suspended_agency_for_its_past_decisions(self, client, world):
+    @pytest.mark.parametrize("status", [OrganisationStatus.SUSPENDED, OrganisationStatus.PENDING])
+    def test_it_is_closed_to_an_agency_that_is_not_verified(self, client, world, status):
         agency = world["owner"].agency_membership.agency
-        agency.status = OrganisationStatus.SUSPENDED
+        agency.status = status
         agency.save()
         client.force_login(world["owner"])
-        assert client.get(reverse("decisions:detail", args=[world["request"].pk])).status_code == 200
+        response = client.get(reverse("decisions:detail", args=[world["request"].pk]))
+        assert response.status_code == 403
+        assert "Olivia" not in response.content.decode()
 
     def test_it_refuses_location_staff(self, client, world):
         client.force_login(LocationMembershipFactory(location=world["request"].location).user)

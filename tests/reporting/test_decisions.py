@@ -115,8 +115,9 @@ class TestAgencyDecisions:
         assert decision.decided
         assert not decision.winner_is_ours
         assert decision.winner_name == ""
-        assert decision.winner_reason == "speaks Spanish · CRPA"
+        assert decision.winner_reason == ""  # it names the other agency's peer's traits
         (outcome,) = decision.outcomes
+        assert (outcome.winner_score, outcome.behind_by) == (82.5, 27.75)
         assert outcome.alert_id == ours.pk
         assert outcome.peer_name == "Ours Doe"
         assert not outcome.chosen
@@ -126,6 +127,7 @@ class TestAgencyDecisions:
         )
         assert [(g.label, g.gap) for g in outcome.biggest_gaps] == [("Requested language", 30.0)]
         assert "Rival" not in repr(decision)
+        assert "speaks Spanish" not in repr(decision)
 
     def test_it_says_when_our_peer_was_chosen(self):
         peer_request = PeerRequestFactory(need=Need.SUBSTANCE_USE)
