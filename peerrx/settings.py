@@ -291,6 +291,9 @@ PEERRX_SMS_MAX_PER_SECOND = env_float("PEERRX_SMS_MAX_PER_SECOND", 0.0, minimum=
 PEERRX_SMS_SEND_CONCURRENCY = env_int("PEERRX_SMS_SEND_CONCURRENCY", 50, minimum=1)
 PEERRX_SMS_TIMEOUT_SECONDS = env_float("PEERRX_SMS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 PEERRX_SMS_MAX_ATTEMPTS = env_int("PEERRX_SMS_MAX_ATTEMPTS", 8, minimum=1)
+# A text with a deadline (an alert until its request expires) is retried until it, at most
+# this many seconds apart, instead of PEERRX_SMS_MAX_ATTEMPTS times.
+PEERRX_SMS_RETRY_CAP_SECONDS = env_float("PEERRX_SMS_RETRY_CAP_SECONDS", 60.0, minimum=1.0)
 if SMS_BACKEND == "twilio":
     if not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
         raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
