@@ -241,6 +241,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnects after a Redis restart instead of exiting (see peerrx/worker.py).
+CELERY_WORKER_CONSUMER = "peerrx.worker:Consumer"
 
 # --- Peer-RX ------------------------------------------------------------------------------
 
