@@ -154,11 +154,11 @@ def wait_until_every_text_is_sent(*, timeout: float = 30) -> None:
     )
 
 
-def assert_every_text_sent_once(fake: FakeTwilio, *, world, requests: list[PeerRequest]) -> None:
-    """Every text in the outbox went out, exactly once, and the fake took nothing else."""
-    rows = list(
-        OutboundMessage.objects.values_list("kind", "request_id", "peer_id", "status", "provider_sid")
-    )
+def assert_every_text_sent_once(fake: FakeTwilio, *, world, requests: list[PeerRequest], also=()) -> None:
+    """Every text in the outbox went out, exactly once, and the fake took nothing else; each of
+    the world's peers got one alert per request (``also``: more (world, requests) pairs)."""
+    fields = ("kind", "request_id", "peer_id", "status", "provider_sid")
+    rows = list(OutboundMessage.objects.values_list(*fields))
     assert {status for *_, status, _sid in rows} == {OutboundStatus.SENT}, Counter(r[3] for r in rows)
     accepted = fake.messages
     assert sorted(m.sid for m in accepted) == sorted(sid for *_, sid in rows)
@@ -166,11 +166,11 @@ def assert_every_text_sent_once(fake: FakeTwilio, *, world, requests: list[PeerR
     assert max(Counter((m.to, m.body) for m in accepted).values()) == 1
     # One alert per peer per request.
     alerts = Counter((request_id, peer_id) for kind, request_id, peer_id, *_ in rows if kind == "alert")
-    assert alerts == Counter({(r.pk, p.pk): 1 for r in requests for p in world.peers})
-    for peer in world.peers:
-        assert len(fake.messages_to(str(peer.phone))) == sum(
-            1 for *_, peer_id, _s, _id in rows if peer_id == peer.pk
-        )
+    pairs = [(world, requests), *also]
+    assert alerts == Counter({(r.pk, p.pk): 1 for w, rs in pairs for r in rs for p in w.peers})
+    for peer in [p for w, _rs in pairs for p in w.peers]:
+        theirs = sum(1 for *_, peer_id, _status, _sid in rows if peer_id == peer.pk)
+        assert len(fake.messages_to(str(peer.phone))) == theirs
 
 
 def assert_nothing_half_done(*, assigned: list[PeerRequest], expired: list[PeerRequest]) -> None:
@@ -196,14 +196,18 @@ def assert_nothing_half_done(*, assigned: list[PeerRequest], expired: list[PeerR
 
 
 def lateness(peer_request: PeerRequest, *, recovered_at: dt.datetime | None = None) -> dict[str, float]:
-    """Seconds from each deadline (or the recovery, if later) to when it was met."""
+    """Seconds from each deadline, or from the end of the fault if that came later, to when it
+    was met (negative: met before the fault ended)."""
     peer_request.refresh_from_db()
     events = dict(peer_request.events.values_list("kind", "at"))
+
+    def after(due: dt.datetime, met: dt.datetime) -> float:
+        return (met - (max(due, recovered_at) if recovered_at else due)).total_seconds()
+
     choice = events.get(RequestEvent.Kind.ASSIGNED) or events.get(RequestEvent.Kind.OPENED)
-    late = {"choice": (choice - max(peer_request.selection_due_at, recovered_at or choice)).total_seconds()}
+    late = {"choice": round(after(peer_request.selection_due_at, choice), 3)}
     if RequestEvent.Kind.EXPIRED in events:
-        due = max(peer_request.expires_at, recovered_at or peer_request.expires_at)
-        late["expiry"] = (events[RequestEvent.Kind.EXPIRED] - due).total_seconds()
+        late["expiry"] = round(after(peer_request.expires_at, events[RequestEvent.Kind.EXPIRED]), 3)
     return late
 
 
