@@ -23,6 +23,7 @@ from core.choices import Need
 from peer_requests import services
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
 from sms.models import OutboundMessage, OutboundStatus
+from tests.conftest import _missing
 from tests.fake_twilio import TEST_MESSAGING_SERVICE_SID, FakeTwilio
 from tests.reliability.celery_harness import celery_env, wait_for
 
@@ -53,7 +54,7 @@ class OwnRedis:
     def start(self) -> OwnRedis:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise AssertionError("redis-server is not installed (apt-get install redis-server)")
+            _missing("needs redis-server (apt-get install redis-server) for a Redis of its own")
         # A fixed argument list: the installed redis-server, a port of ours, no persistence.
         self.process = subprocess.Popen(  # noqa: S603
             [
