@@ -4,19 +4,28 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import staff_required
 from peer_requests import selectors, services
 from peer_requests.forms import FollowUpForm
 from peer_requests.services import DispatchError
+from sms import selectors as sms_selectors
 
 PAGE_SIZE = 50
 
 
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "staff/home.html", {"counts": selectors.staff_counts()})
+    return render(
+        request,
+        "staff/home.html",
+        {
+            "counts": selectors.staff_counts(),
+            "provider_trouble_since": sms_selectors.provider_trouble(now=timezone.now()),
+        },
+    )
 
 
 @staff_required

@@ -5,12 +5,18 @@ or never (worker killed): the services change nothing when called twice or late,
 sweeper finishes whatever a lost task left behind.
 """
 
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
+from core.locks import advisory_lock
 from peer_requests import services
 from peer_requests.models import SWEEPER_HEARTBEAT, Heartbeat
 from sms.services import retry_unhandled_inbound, send_due_messages
+
+logger = logging.getLogger(__name__)
+SWEEP_LOCK = "peerrx.sweep"
 
 
 def complete_selection_now(request_id: int) -> None:
@@ -25,17 +31,25 @@ def sweep_now() -> None:
     """Periodic work run by beat: due requests, encounters closed automatically or watched for an
     acknowledgement and a late arrival, peers who became
     available for live requests, reminders, unsent texts, replies whose handling failed, and a
-    heartbeat for /healthz."""
-    now = timezone.now()
-    services.complete_due_requests(now=now)
-    services.end_assignments(now=now)
-    services.watch_encounters(now=now)
-    services.alert_late_joiners(now=now)
-    services.send_reminders(now=now)
-    send_due_messages(now=now)
-    retry_unhandled_inbound(now=now)
-    # Last, so a sweeper that keeps failing shows as stale on /healthz.
-    Heartbeat.objects.update_or_create(name=SWEEPER_HEARTBEAT, defaults={"beat_at": timezone.now()})
+    heartbeat for /healthz.
+
+    With two beats, two sweeps can start at once: one runs, the other finds the advisory lock
+    taken and skips (``core.locks``); every step would also be safe run twice.
+    """
+    with advisory_lock(SWEEP_LOCK) as held:
+        if not held:
+            logger.info("Another sweep is running; this one is skipped")
+            return
+        now = timezone.now()
+        services.complete_due_requests(now=now)
+        services.end_assignments(now=now)
+        services.watch_encounters(now=now)
+        services.alert_late_joiners(now=now)
+        services.send_reminders(now=now)
+        send_due_messages(now=now)
+        retry_unhandled_inbound(now=now)
+        # Last, so a sweeper that keeps failing shows as stale on /healthz.
+        Heartbeat.objects.update_or_create(name=SWEEPER_HEARTBEAT, defaults={"beat_at": timezone.now()})
 
 
 complete_selection = shared_task(name="peer_requests.tasks.complete_selection", ignore_result=True)(

@@ -1,4 +1,4 @@
-"""The Celery application: one worker pool and exactly one beat for the whole system."""
+"""The Celery application: one worker pool and its beats (two may run: see docs/operations.md)."""
 
 import os
 

@@ -275,6 +275,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnects after a Redis restart instead of exiting (see peerrx/worker.py).
+CELERY_WORKER_CONSUMER = "peerrx.worker:Consumer"
 
 # --- Peer-RX ------------------------------------------------------------------------------
 
@@ -325,6 +327,9 @@ PEERRX_SMS_MAX_PER_SECOND = env_float("PEERRX_SMS_MAX_PER_SECOND", 0.0, minimum=
 PEERRX_SMS_SEND_CONCURRENCY = env_int("PEERRX_SMS_SEND_CONCURRENCY", 50, minimum=1)
 PEERRX_SMS_TIMEOUT_SECONDS = env_float("PEERRX_SMS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 PEERRX_SMS_MAX_ATTEMPTS = env_int("PEERRX_SMS_MAX_ATTEMPTS", 8, minimum=1)
+# A text with a deadline (an alert until its request expires) is retried until it, at most
+# this many seconds apart, instead of PEERRX_SMS_MAX_ATTEMPTS times.
+PEERRX_SMS_RETRY_CAP_SECONDS = env_float("PEERRX_SMS_RETRY_CAP_SECONDS", 60.0, minimum=1.0)
 if SMS_BACKEND == "twilio":
     if not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
         raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")

@@ -76,6 +76,11 @@ class OutboundMessage(models.Model):
     )
     error_code = models.CharField(max_length=16, blank=True)
     error_message = models.CharField(max_length=300, blank=True)
+    first_error_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the provider first failed to answer or take this message (not rate limits).",
+    )
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     status_updated_at = models.DateTimeField(

@@ -3,8 +3,10 @@
 Every text is a row before any attempt to send it. Delivery claims the row with a conditional
 update (queued → sending, only while it has no provider id), so a task that runs twice, a
 sweep racing a task, or two workers never send one message twice. Errors the provider may get
-over (20429, 429, 5xx, timeouts) go back to the queue with exponential backoff; the rest fail
-for good, and the refusal handler named in settings decides what that means (``sms.handlers``).
+over (20429, 429, 5xx, timeouts) go back to the queue with exponential backoff: a text with a
+deadline (``valid_until``) is retried until the deadline, one without for
+PEERRX_SMS_MAX_ATTEMPTS; the rest fail for good, and the refusal handler named in settings
+decides what that means (``sms.handlers``).
 Incoming texts are stored once and handed to the inbound handler named in settings.
 """
 
@@ -19,8 +21,9 @@ import uuid
 from collections.abc import Callable, Mapping
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sms import handlers, ratelimit, sendpool, transport
@@ -36,10 +39,20 @@ logger = logging.getLogger(__name__)
 # (3.1 s) of their 5 s budget; the pool never starts more threads than one batch holds.
 SEND_BATCH_SIZE = 50
 # Retry after base * 2**attempts seconds, capped, plus up to 10% jitter so a 20429 storm
-# does not come back as one burst.
+# does not come back as one burst. A text without a deadline has PEERRX_SMS_MAX_ATTEMPTS
+# spread over about 8½ minutes (cap 5 minutes); one with a deadline is retried until it and
+# waits at most PEERRX_SMS_RETRY_CAP_SECONDS, so it leaves within that of the provider's
+# recovery.
 RETRY_BASE_SECONDS = 1.0
 RETRY_MAX_DELAY_SECONDS = 300.0
 RETRY_JITTER = 0.1
+# Writes after a call to the provider (its id above all) are retried on a fresh connection
+# this many times, about 15 s in all: a PostgreSQL restart or failover mid-send must not leave
+# a text the provider took without its id, which the sweeper would send again.
+RECORD_RETRIES = 5
+RECORD_RETRY_BASE_SECONDS = 0.5
+# Provider errors that mean "too fast", not "not answering" (texts still flow).
+RATE_LIMIT_CODES = frozenset({"20429", "429"})
 # A message claimed this long ago without a provider id lost its worker (killed, hard time
 # limit): one call to the provider takes at most PEERRX_SMS_TIMEOUT_SECONDS.
 STUCK_SENDING_AFTER = dt.timedelta(minutes=5)
@@ -221,9 +234,11 @@ def send_due_messages(*, now: dt.datetime | None = None) -> int:
 # --- Delivery ---------------------------------------------------------------------------------
 
 
-def retry_delay(*, attempts: int, rng: Callable[[], float] = random.random) -> float:
+def retry_delay(
+    *, attempts: int, cap: float = RETRY_MAX_DELAY_SECONDS, rng: Callable[[], float] = random.random
+) -> float:
     """Seconds before the next try after ``attempts`` failed ones: base * 2**attempts, capped, jittered."""
-    base = min(RETRY_MAX_DELAY_SECONDS, RETRY_BASE_SECONDS * (2**attempts))
+    base = min(cap, RETRY_BASE_SECONDS * (2 ** min(attempts, 32)))
     return base * (1 + RETRY_JITTER * rng())
 
 
@@ -265,14 +280,20 @@ def _claim(*, message_ids: list[int], now: dt.datetime) -> list[OutboundMessage]
     The token tells this call's rows from rows another worker claimed at the same moment.
     """
     token = uuid.uuid4().hex
-    claimed = OutboundMessage.objects.filter(
-        pk__in=message_ids, status=OutboundStatus.QUEUED, provider_sid__isnull=True
-    ).update(
-        status=OutboundStatus.SENDING, status_updated_at=now, attempts=F("attempts") + 1, claim_token=token
-    )
-    if not claimed:
-        return []
-    return list(OutboundMessage.objects.filter(pk__in=message_ids, claim_token=token).order_by("pk"))
+    # One transaction: a connection lost between the UPDATE and the SELECT leaves the rows
+    # queued, not "sending" with nobody sending them. (No savepoint inside a caller's transaction.)
+    with transaction.atomic(savepoint=False):
+        claimed = OutboundMessage.objects.filter(
+            pk__in=message_ids, status=OutboundStatus.QUEUED, provider_sid__isnull=True
+        ).update(
+            status=OutboundStatus.SENDING,
+            status_updated_at=now,
+            attempts=F("attempts") + 1,
+            claim_token=token,
+        )
+        if not claimed:
+            return []
+        return list(OutboundMessage.objects.filter(pk__in=message_ids, claim_token=token).order_by("pk"))
 
 
 def _send_logged(message: OutboundMessage) -> None:
@@ -290,7 +311,8 @@ def _send_claimed(message: OutboundMessage, *, now: dt.datetime | None = None) -
     """Send a message this worker claimed (status "sending"), and record what happened."""
     clock_injected = now is not None
     now = now or timezone.now()
-    if message.attempts > settings.PEERRX_SMS_MAX_ATTEMPTS:  # e.g. requeued again and again after crashes
+    # e.g. requeued again and again after crashes; a text with a deadline stops at its deadline.
+    if message.valid_until is None and message.attempts > settings.PEERRX_SMS_MAX_ATTEMPTS:
         _fail(message, code=message.error_code or "attempts", text="Gave up: too many attempts.", now=now)
         return OutboundStatus.FAILED
     if _expired(message, now):
@@ -320,14 +342,36 @@ def _send_claimed(message: OutboundMessage, *, now: dt.datetime | None = None) -
     try:
         provider_sid = transport.send(outgoing)
     except transport.SendError as exc:
-        return _record_send_error(message, exc, now=now)
+        return _recording(_record_send_error, message, exc, now=now)
     except Exception as exc:  # a bug or an unexpected library error: retry rather than stay "sending"
         logger.exception("Unexpected error sending SMS %s", message.pk)
         error = transport.SendError(
             code="error", message=f"{type(exc).__name__}: {exc}"[:300], retryable=True
         )
-        return _record_send_error(message, error, now=now)
+        return _recording(_record_send_error, message, error, now=now)
+    return _recording(_record_sent, message, provider_sid=provider_sid, now=now)
 
+
+def _recording(write: Callable[..., str], message: OutboundMessage, *args, **kwargs) -> str:
+    """Run a write that records what the provider did, again on a fresh connection if the
+    database went away (restart, failover, a terminated backend) meanwhile.
+
+    Inside a transaction (tests, a caller's atomic block) the connection cannot be replaced:
+    the error is raised at once.
+    """
+    for attempt in range(RECORD_RETRIES + 1):
+        try:
+            return write(message, *args, **kwargs)
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or attempt == RECORD_RETRIES:
+                raise
+            logger.warning("SMS %s: database lost while recording the send; retrying", message.pk)
+            connection.close()
+            _sleep(RECORD_RETRY_BASE_SECONDS * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _record_sent(message: OutboundMessage, *, provider_sid: str, now: dt.datetime) -> str:
     # Not conditional on "sending": if the sweeper requeued the row meanwhile, the provider id
     # must still be stored, so the message is never sent again. A status callback that
     # overtook this save (Twilio calls as soon as it accepts) already moved the status on:
@@ -373,26 +417,51 @@ def _defer_for_rate(message: OutboundMessage, *, slot: dt.datetime, now: dt.date
 
 
 def _record_send_error(message: OutboundMessage, exc: transport.SendError, *, now: dt.datetime) -> str:
-    if exc.retryable and message.attempts < settings.PEERRX_SMS_MAX_ATTEMPTS:
-        delay = retry_delay(attempts=message.attempts)
+    delay = _retry_in(message, exc, now=now)
+    if delay is not None:
         logger.info("SMS %s: %s; retry %d in %.1fs", message.pk, exc.code, message.attempts, delay)
+        changes: dict = {
+            "status": OutboundStatus.QUEUED,
+            "next_attempt_at": now + dt.timedelta(seconds=delay),
+            "rate_slot_at": None,
+            "error_code": exc.code[:16],
+            "error_message": exc.message[:300],
+            "status_updated_at": now,
+        }
+        if exc.code not in RATE_LIMIT_CODES:
+            changes["first_error_at"] = Coalesce(F("first_error_at"), Value(now))
         OutboundMessage.objects.filter(
             pk=message.pk, status=OutboundStatus.SENDING, provider_sid__isnull=True
-        ).update(
-            status=OutboundStatus.QUEUED,
-            next_attempt_at=now + dt.timedelta(seconds=delay),
-            rate_slot_at=None,
-            error_code=exc.code[:16],
-            error_message=exc.message[:300],
-            status_updated_at=now,
-        )
+        ).update(**changes)
         transaction.on_commit(lambda: enqueue_delivery(message_id=message.pk, countdown=delay))
         return OutboundStatus.QUEUED
     text = exc.message
     if exc.retryable:
         text = f"Gave up after {message.attempts} attempts: {exc.message}"
+        if message.valid_until is not None:
+            text = f"Gave up at its deadline after {message.attempts} attempts: {exc.message}"
     _fail(message, code=exc.code, text=text, now=now)
     return OutboundStatus.FAILED
+
+
+def _retry_in(message: OutboundMessage, exc: transport.SendError, *, now: dt.datetime) -> float | None:
+    """Seconds until the next try after this error, or None to give up.
+
+    A text with a deadline is tried until it, however many attempts that takes, at most
+    PEERRX_SMS_RETRY_CAP_SECONDS apart (and once more just before the deadline); one without
+    has PEERRX_SMS_MAX_ATTEMPTS.
+    """
+    if not exc.retryable:
+        return None
+    if message.valid_until is None:
+        if message.attempts >= settings.PEERRX_SMS_MAX_ATTEMPTS:
+            return None
+        return retry_delay(attempts=message.attempts)
+    # The last try leaves with at least a second of validity (Twilio's minimum).
+    left = (message.valid_until - now).total_seconds() - 1
+    if left <= 0:
+        return None
+    return min(left, retry_delay(attempts=message.attempts, cap=settings.PEERRX_SMS_RETRY_CAP_SECONDS))
 
 
 @transaction.atomic

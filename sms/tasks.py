@@ -1,16 +1,28 @@
 """Celery tasks for the SMS outbox: thin wrappers around ``sms.services``."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from sms import services
 
+# A delivery task whose database connection went away (a restart, a failover) before it
+# claimed its messages is tried again within seconds on a fresh connection, instead of leaving
+# them to the sweeper's next pass over them (SWEEP_REENQUEUE_AFTER later). Safe: the claim
+# sends each message once, however often it runs.
+DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 8,
+    "max_retries": 6,
+}
 
-@shared_task(name="sms.tasks.send_message", ignore_result=True)
+
+@shared_task(name="sms.tasks.send_message", ignore_result=True, **DATABASE_RETRY)
 def send_message(message_id: int) -> None:
     services.deliver(message_id=message_id)
 
 
-@shared_task(name="sms.tasks.send_batch", ignore_result=True)
+@shared_task(name="sms.tasks.send_batch", ignore_result=True, **DATABASE_RETRY)
 def send_batch(message_ids: list[int]) -> None:
     """A slice of a fan-out, sent concurrently (see ``services.deliver_many``)."""
     services.deliver_many(message_ids=message_ids)

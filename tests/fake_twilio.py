@@ -241,11 +241,13 @@ class FakeTwilio:
         auth_token: str = TEST_AUTH_TOKEN,
         from_number: str = TEST_FROM_NUMBER,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number  # what a Messaging Service "picks" when no From is given
         self.host = host
+        self._port = port  # 0: any free port
         self._lock = threading.Lock()
         self._state = _State()
         self._generation = 0  # bumped by reset(): calls still running from before are not recorded
@@ -262,7 +264,7 @@ class FakeTwilio:
     def start(self) -> FakeTwilio:
         if self._server is not None:
             return self
-        server = _Server((self.host, 0), _Handler)
+        server = _Server((self.host, self._port), _Handler)
         server.fake = self
         self._server = server
         self._release = threading.Event()

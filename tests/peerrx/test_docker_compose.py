@@ -37,10 +37,11 @@ def test_it_builds_one_image_for_web_worker_and_beat():
     assert all(services[name]["build"] == "." for name in ("web", "worker", "beat"))
 
 
-def test_it_runs_exactly_one_beat_and_migrates_on_start():
+def test_it_runs_two_beats_and_migrates_on_start():
     services = compose()["services"]
     beats = [name for name, service in services.items() if "beat" in str(service.get("command", ""))]
     assert beats == ["beat"]
+    assert services["beat"]["deploy"]["replicas"] == 2
     assert "migrate" in services["web"]["command"]
     assert "gunicorn" in services["web"]["command"]
 

@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 
 import pytest
 from django.db import OperationalError
@@ -404,6 +405,134 @@ class TestRetryDelay:
     def test_it_doubles_up_to_the_cap_with_bounded_jitter(self, attempts, base):
         assert services.retry_delay(attempts=attempts, rng=lambda: 0.0) == base
         assert services.retry_delay(attempts=attempts, rng=lambda: 1.0) == pytest.approx(base * 1.1)
+
+
+class TestRetryUntilTheDeadline:
+    """A text with a deadline is retried while it is useful, not a fixed number of times."""
+
+    def run_outage(self, message, *, until: dt.datetime):
+        """Deliver at every due retry while the provider keeps failing; the times tried."""
+        now, tried = T0, []
+        while True:
+            message.refresh_from_db()
+            if message.status != OutboundStatus.QUEUED or now > until:
+                return tried
+            now = max(now, message.next_attempt_at)
+            tried.append(now)
+            services.deliver(message_id=message.pk, now=now)
+
+    def test_it_keeps_retrying_past_the_attempt_limit_until_the_deadline(self, settings, scripted, enqueued):
+        settings.PEERRX_SMS_MAX_ATTEMPTS = 3
+        settings.PEERRX_SMS_RETRY_CAP_SECONDS = 60
+        deadline = T0 + dt.timedelta(minutes=30)
+        fake = scripted(*[error("503", retryable=True)] * 1000)
+        message = OutboundMessageFactory(valid_until=deadline)
+        tried = self.run_outage(message, until=deadline)
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.FAILED
+        assert message.attempts == fake.calls == len(tried) > 3
+        gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(tried)]
+        assert max(gaps) <= 60 * 1.1  # capped, with at most 10% jitter
+        assert tried[-1] <= deadline - dt.timedelta(seconds=1)  # the last try had validity left
+        assert tried[-1] >= deadline - dt.timedelta(seconds=67)  # and came near the deadline
+        assert message.error_message.startswith("Gave up at its deadline after")
+        assert message.first_error_at == T0
+
+    def test_it_goes_out_once_within_the_cap_of_the_providers_recovery(self, settings, scripted, enqueued):
+        settings.PEERRX_SMS_MAX_ATTEMPTS = 3
+        settings.PEERRX_SMS_RETRY_CAP_SECONDS = 60
+        # 15 minutes down: about 20 calls fail, then the provider answers.
+        failing = [error("503", retryable=True)] * 14 + [error("timeout", retryable=True)] * 6
+        fake = scripted(*failing)
+        message = OutboundMessageFactory(valid_until=T0 + dt.timedelta(minutes=30))
+        tried = self.run_outage(message, until=T0 + dt.timedelta(minutes=30))
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.SENT
+        assert len(fake.sent) == 1
+        assert message.attempts == len(failing) + 1
+        assert (tried[-1] - tried[-2]).total_seconds() <= 66
+        assert message.error_code == ""
+
+    def test_a_text_without_a_deadline_keeps_the_attempt_limit(self, settings, scripted, enqueued):
+        settings.PEERRX_SMS_MAX_ATTEMPTS = 3
+        fake = scripted(*[error("503", retryable=True)] * 10)
+        message = OutboundMessageFactory()
+        self.run_outage(message, until=T0 + dt.timedelta(days=1))
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.FAILED
+        assert fake.calls == message.attempts == 3
+        assert message.error_message.startswith("Gave up after 3 attempts")
+
+    def test_a_text_requeued_past_the_attempt_limit_still_goes_before_its_deadline(self, settings, scripted):
+        settings.PEERRX_SMS_MAX_ATTEMPTS = 3
+        fake = scripted()
+        message = OutboundMessageFactory(attempts=5, valid_until=T0 + dt.timedelta(minutes=5))
+        assert services.deliver(message_id=message.pk, now=T0) == OutboundStatus.SENT
+        assert fake.calls == 1
+
+    def test_the_last_retry_is_brought_forward_to_just_before_the_deadline(self, settings, scripted):
+        settings.PEERRX_SMS_RETRY_CAP_SECONDS = 60
+        scripted(error("timeout", retryable=True))
+        message = OutboundMessageFactory(attempts=9, valid_until=T0 + dt.timedelta(seconds=20))
+        services.deliver(message_id=message.pk, now=T0)
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.QUEUED
+        assert message.next_attempt_at == T0 + dt.timedelta(seconds=19)
+
+    def test_a_rate_limit_is_not_counted_as_the_provider_failing(self, scripted, enqueued):
+        scripted(error("20429", retryable=True))
+        message = OutboundMessageFactory(valid_until=T0 + dt.timedelta(minutes=5))
+        services.deliver(message_id=message.pk, now=T0)
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.QUEUED
+        assert message.first_error_at is None
+
+    def test_it_keeps_the_first_failure_time_across_retries(self, scripted, enqueued):
+        scripted(error("503", retryable=True), error("timeout", retryable=True))
+        message = OutboundMessageFactory(valid_until=T0 + dt.timedelta(minutes=5))
+        services.deliver(message_id=message.pk, now=T0)
+        message.refresh_from_db()
+        services.deliver(message_id=message.pk, now=message.next_attempt_at)
+        message.refresh_from_db()
+        assert message.attempts == 2
+        assert message.first_error_at == T0
+
+
+@pytest.mark.django_db(transaction=True)
+class TestDatabaseLostWhileRecording:
+    """The provider took the text, then the database went away: its id is still saved."""
+
+    def test_it_saves_the_provider_id_on_a_fresh_connection(self, monkeypatch, scripted, no_sleep):
+        fake = scripted()
+        message = OutboundMessageFactory()
+        real = services._record_sent
+        failures = iter([OperationalError("server closed the connection unexpectedly")])
+
+        def flaky(*args, **kwargs):
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(services, "_record_sent", flaky)
+        assert services.deliver(message_id=message.pk) == OutboundStatus.SENT
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.SENT
+        assert message.provider_sid == "SM" + f"{1:032x}"
+        assert fake.calls == 1
+        assert no_sleep == [services.RECORD_RETRY_BASE_SECONDS]
+
+    def test_it_gives_up_after_its_retries_and_raises(self, monkeypatch, scripted, no_sleep):
+        scripted()
+        message = OutboundMessageFactory()
+
+        def down(*args, **kwargs):
+            raise OperationalError("the database system is shutting down")
+
+        monkeypatch.setattr(services, "_record_sent", down)
+        with pytest.raises(OperationalError):
+            services.deliver(message_id=message.pk)
+        assert len(no_sleep) == services.RECORD_RETRIES
 
 
 class TestRateLimit:

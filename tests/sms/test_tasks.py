@@ -29,3 +29,23 @@ class TestSendBatch:
     def test_it_is_registered_under_a_stable_name(self):
         assert tasks.send_message.name == "sms.tasks.send_message"
         assert tasks.send_batch.name == "sms.tasks.send_batch"
+
+
+class TestDatabaseLost:
+    @pytest.mark.parametrize("task", [tasks.send_batch, tasks.send_message])
+    def test_a_delivery_task_is_tried_again_when_the_database_went_away(self, monkeypatch, task):
+        from django.db import OperationalError
+
+        calls = []
+
+        def deliver(**kwargs):
+            calls.append(kwargs)
+            if len(calls) == 1:
+                raise OperationalError("terminating connection due to administrator command")
+
+        monkeypatch.setattr(services, "deliver_many", deliver)
+        monkeypatch.setattr(services, "deliver", deliver)
+        monkeypatch.setattr(task, "retry_backoff", False)  # no wait in the test
+        result = task.apply(args=[[7]] if task is tasks.send_batch else [7])
+        assert result.successful()
+        assert len(calls) == 2
