@@ -28,12 +28,6 @@ staff = pages.members(form_class=ColleagueForm, template="locations/staff.html",
 staff_active = pages.member_active(page="staff")
 
 
-@location_member_required
-def home(request: HttpRequest) -> HttpResponse:
-    overview = selectors.location_overview(location=request.location)
-    return render(request, "locations/home.html", {"location": request.location, "overview": overview})
-
-
 @location_member_required(verified=True)
 @require_http_methods(["GET", "POST"])
 def preferred_agencies(request: HttpRequest) -> HttpResponse:

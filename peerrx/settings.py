@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "phonenumber_field",
     "axes",
+    "django_htmx",
+    "csp",
     "accounts",
     "locations",
     "agencies",
@@ -69,7 +71,25 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts and styles from Peer-RX's own static files only,
+# no inline script or style, no framing, forms post only to Peer-RX. htmx runs without eval
+# (its config meta tag in base.html turns eval and its inline indicator styles off).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "peerrx.urls"
 WSGI_APPLICATION = "peerrx.wsgi.application"
