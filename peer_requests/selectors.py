@@ -397,17 +397,17 @@ class Replacement:
 
 def last_replacement(*, events: list[RequestEvent]) -> Replacement | None:
     """From the loaded timeline: the latest withdrawal (or "has not come") that is still news, i.e.
-    the request is looking for another peer, or the peer assigned after it is the current one."""
-    left_at = assigned_at = None
-    for index, event in enumerate(events):
+    the request is looking for another peer, or the peer assigned after it is the current one.
+    Events are compared by id, the order they were written in, whatever times they carry."""
+    left = assigned = None
+    for event in events:
         if event.kind in (RequestEvent.Kind.WITHDRAWN, RequestEvent.Kind.NOT_COME):
-            left_at = index
+            left = event if left is None or event.pk > left.pk else left
         elif event.kind == RequestEvent.Kind.ASSIGNED:
-            assigned_at = index
-    if left_at is None:
+            assigned = event if assigned is None or event.pk > assigned.pk else assigned
+    if left is None:
         return None
-    peer = events[left_at].peer
     return Replacement(
-        first_name=peer.first_name if peer is not None else "The peer",
-        replaced=assigned_at is not None and assigned_at > left_at,
+        first_name=left.peer.first_name if left.peer is not None else "The peer",
+        replaced=assigned is not None and assigned.pk > left.pk,
     )
