@@ -37,6 +37,14 @@ def sized(request, browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport=SIZES[request.param])
     context.set_default_timeout(15_000)
     page = context.new_page()
+    # Chromium reports every script or style the Content-Security-Policy blocked on the console.
+    page.csp_violations = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and page.csp_violations.append(message.text)
+        ),
+    )
     yield page, request.param
     context.close()
 
@@ -51,6 +59,7 @@ def check(page, what: str) -> None:
     assert violations == [], f"{what}: " + "; ".join(violations)
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"{what} scrolls sideways: {width}"
+    assert page.csp_violations == [], f"{what}: the policy blocked {page.csp_violations}"
 
 
 def shoot(page, name: str, size: str) -> None:
