@@ -27,6 +27,9 @@ from peer_requests.services import DispatchError
 
 PAGE_SIZE = 50
 POLL_SECONDS = 2
+LIST_POLL_SECONDS = 5
+# htmx stops polling on this status (and still swaps the content in): nothing there changes any more.
+STOP_POLLING = 286
 
 
 def request_viewer_required(view: Callable) -> Callable:
@@ -109,9 +112,6 @@ def staff_request_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-LIST_POLL_SECONDS = 5
-
-
 @request_viewer_required
 def request_list(request: HttpRequest) -> HttpResponse:
     """The requests, newest first; while any request on the page is still under way the table
@@ -143,7 +143,8 @@ def location_home(request: HttpRequest) -> HttpResponse:
     """The location's start page: one primary action, its live requests and its recent ones.
 
     Served here rather than by ``locations`` (a floor below) because it lists requests; the URL
-    stays ``locations:home``. A pending or suspended location sees its status and nothing else."""
+    stays ``locations:home``. A pending or suspended location sees its status and the link to its
+    details, nothing else."""
     location = request.location
     live, recent = selectors.start_page_requests(location=location) if location.is_verified else ([], [])
     context = {
@@ -300,10 +301,6 @@ def _live_context(peer_request: PeerRequest, *, user) -> dict:
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     peer_request = _get_visible(request, pk)
     return render(request, "peer_requests/detail.html", _live_context(peer_request, user=request.user))
-
-
-# htmx stops polling on this status (and still swaps the content in): the request is over.
-STOP_POLLING = 286
 
 
 @request_viewer_required
