@@ -2,9 +2,9 @@
 factor where it is required, and no caching of what an authenticated person sees.
 
 Idle timeout: a session unused for ``PEERRX_SESSION_IDLE_SECONDS`` ends. The live request
-page polls a partial every few seconds; that polling must not keep an unattended screen
-signed in, so a request counts as activity unless it is an htmx request (``HX-Request``
-header) to one of ``POLLING_VIEWS``. A person reloading the same URL (no htmx header)
+page, the request list and the start page poll every few seconds; that polling must not keep
+an unattended screen signed in, so a request counts as activity unless it is an htmx request
+(``HX-Request`` header) to one of ``POLLING_VIEWS``. A person reloading the same URL (no htmx header)
 still counts. The last-activity stamp is rewritten at most once a minute, so a busy
 session is not saved on every request.
 """
@@ -32,8 +32,9 @@ SEEN_GRANULARITY_SECONDS = 60
 # organisation newly marked "MFA required" reaches its members within minutes.
 MFA_RECHECK_SECONDS = 300
 
-# htmx polling that does not count as activity (view names).
-POLLING_VIEWS = frozenset({"peer_requests:live"})
+# htmx polling that does not count as activity (view names): the live request page, the
+# request list and the location's start page each refresh themselves while a request is live.
+POLLING_VIEWS = frozenset({"peer_requests:live", "peer_requests:list", "locations:home"})
 # Pages an unverified user may still reach: to log out, verify or set up the second factor.
 MFA_OPEN_VIEWS = frozenset(
     {"logout", "login", "mfa:verify", "mfa:enrol", "healthz", "password_reset", "password_reset_done"}

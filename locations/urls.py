@@ -4,8 +4,8 @@ from locations import views
 
 app_name = "locations"
 
+# The home page ("locations:home") is the start page peer_requests/ serves (see peerrx/urls.py).
 urlpatterns = [
-    path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
     path("details/", views.details, name="details"),
     path("staff/", views.staff, name="staff"),

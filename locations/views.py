@@ -29,12 +29,6 @@ staff_active = pages.member_active(page="staff")
 staff_admin = pages.member_admin(page="staff")
 
 
-@location_member_required(verified=False)
-def home(request: HttpRequest) -> HttpResponse:
-    overview = selectors.location_overview(location=request.location)
-    return render(request, "locations/home.html", {"location": request.location, "overview": overview})
-
-
 @location_member_required
 @require_http_methods(["GET", "POST"])
 def preferred_agencies(request: HttpRequest) -> HttpResponse:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from accounts.roles import location_membership
 from agencies.models import Agency
 from core.choices import Need, OrganisationStatus
 from locations.models import Location
 from peer_requests.models import ACTIVE_STATUSES, Alert, PeerRequest, RequestEvent, RequestStatus
-from peers.models import Peer
+from peers.models import Language, Peer
 from peers.selectors import eligible_peers
 from sms.models import OutboundMessage, OutboundStatus
 
@@ -49,7 +50,7 @@ def request_list(*, queryset: QuerySet[PeerRequest], status: str = "") -> QueryS
     if status in STATUS_FILTERS:
         queryset = queryset.filter(status__in=STATUS_FILTERS[status][1])
     return (
-        queryset.select_related("location", "assigned_peer__agency")
+        queryset.select_related("location", "assigned_peer__agency", "resubmission", "resubmitted_from")
         .annotate(
             alert_count=Count("alerts", distinct=True),
             yes_count=Count("alerts", filter=Q(alerts__response=Alert.Response.YES), distinct=True),
@@ -292,3 +293,121 @@ def available_counts(*, location: Location, at: dt.datetime) -> dict[str, int]:
         .count()
         for need in Need.values
     }
+
+
+# --- the nurse's pages -------------------------------------------------------------------------
+
+# How many languages the request form offers at once; the rest sit behind "Other languages".
+COMMON_LANGUAGES = 5
+# How many finished requests the location's start page lists under its live ones.
+RECENT_ON_START_PAGE = 5
+
+
+def most_requested_languages(*, limit: int = COMMON_LANGUAGES) -> list[int]:
+    """The ids of the languages asked for most often across all requests (one query); ties and
+    languages never asked for yet are broken by name, so a new installation offers the first ones
+    alphabetically until requests say otherwise."""
+    asked = (
+        PeerRequest.languages.through.objects.filter(language_id=OuterRef("pk"))
+        .values("language_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return list(
+        Language.objects.annotate(asked=Coalesce(Subquery(asked), 0))
+        .order_by("-asked", "name")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def start_page_requests(*, location: Location, recent: int = RECENT_ON_START_PAGE) -> tuple[list, list]:
+    """The location's live requests (looking for a peer, or with a peer on an encounter not yet
+    finished), oldest first, and its most recent others: two queries."""
+    base = PeerRequest.objects.filter(location=location).select_related("assigned_peer")
+    under_way = Q(status__in=ACTIVE_STATUSES) | Q(status=RequestStatus.ASSIGNED, finished_at__isnull=True)
+    live = list(base.filter(under_way).order_by("created_at", "id"))
+    others = list(base.exclude(under_way).order_by("-created_at", "-id")[:recent])
+    return live, others
+
+
+def is_under_way(peer_request: PeerRequest) -> bool:
+    """Still changing: looking for a peer, or an encounter not yet finished."""
+    return peer_request.status in ACTIVE_STATUSES or (
+        peer_request.status == RequestStatus.ASSIGNED and peer_request.finished_at is None
+    )
+
+
+@dataclass(frozen=True)
+class OnCall:
+    name: str
+    phone: object  # a PhoneNumber
+
+
+def on_call_agencies(*, location: Location) -> list[OnCall]:
+    """The verified agencies serving the location's county and their phone numbers (one query):
+    whom the nurse can call when no peer could be found."""
+    return [
+        OnCall(name=name, phone=phone)
+        for name, phone in Agency.objects.filter(
+            status=OrganisationStatus.VERIFIED, counties=location.county_id
+        )
+        .order_by("name")
+        .values_list("name", "phone")
+    ]
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A preference the assigned peer does not meet, said plainly with what to do about it."""
+
+    what: str
+    advice: str = ""
+
+
+def unmet_preferences(*, peer_request: PeerRequest, alert: Alert | None) -> list[Unmet]:
+    """The preferences the assigned peer does not meet, read from the breakdown used for the choice
+    (the ranked one, else the pre-score the alert left with). Requires the request's languages
+    prefetched; no query."""
+    if alert is None:
+        return []
+    breakdown = alert.score_breakdown or alert.prescore_breakdown or {}
+    missed = {
+        row.get("component")
+        for row in breakdown.get("rows") or []
+        if isinstance(row, dict) and row.get("asked") and not row.get("points")
+    }
+    unmet = []
+    if "language" in missed:
+        names = " or ".join(language.name for language in peer_request.languages.all())
+        unmet.append(Unmet(what=names or "the language asked for", advice="arrange an interpreter"))
+    if "gender" in missed:
+        unmet.append(Unmet(what=f"a {peer_request.get_gender_display().lower()} peer"))
+    if "age_range" in missed:
+        unmet.append(Unmet(what=f"a peer aged {peer_request.get_age_range_display()}"))
+    return unmet
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """The last assigned peer who can no longer come, and whether another has been assigned since."""
+
+    first_name: str
+    replaced: bool
+
+
+def last_replacement(*, events: list[RequestEvent]) -> Replacement | None:
+    """From the loaded timeline: the latest withdrawal (or "has not come") that is still news, i.e.
+    the request is looking for another peer, or the peer assigned after it is the current one.
+    Events are compared by id, the order they were written in, whatever times they carry."""
+    left = assigned = None
+    for event in events:
+        if event.kind in (RequestEvent.Kind.WITHDRAWN, RequestEvent.Kind.NOT_COME):
+            left = event if left is None or event.pk > left.pk else left
+        elif event.kind == RequestEvent.Kind.ASSIGNED:
+            assigned = event if assigned is None or event.pk > assigned.pk else assigned
+    if left is None:
+        return None
+    return Replacement(
+        first_name=left.peer.first_name if left.peer is not None else "The peer",
+        replaced=assigned is not None and assigned.pk > left.pk,
+    )

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agencies.urls import urlpatterns as agency_urls
+from locations.urls import urlpatterns as location_urls
+from peer_requests.views import location_home
 from peerrx import views
 from peers.views import agency_home
 
@@ -14,7 +16,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
-    path("locations/", include("locations.urls")),
+    # The location's home is its start page, built around its requests: peer_requests/ serves it.
+    path("locations/", include(([path("", location_home, name="home"), *location_urls], "locations"))),
     # The agency's home page is its roster's dashboard, which peers/ (a floor above) serves.
     path("agencies/", include(([path("", agency_home, name="home"), *agency_urls], "agencies"))),
     path("roster/", include("peers.urls")),

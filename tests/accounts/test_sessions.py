@@ -98,3 +98,15 @@ def test_it_marks_authenticated_pages_and_downloads_no_store(client):
         response = client.get(url)
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"], url
+
+
+@pytest.mark.parametrize("view", ["peer_requests:list", "locations:home"])
+def test_the_list_and_the_start_page_refreshing_do_not_keep_it_alive_either(client, nurse_and_request, view):
+    url = reverse(view)
+    for seconds in range(120, 1800, 120):
+        with at(seconds):
+            assert client.get(url, headers=HTMX).status_code in (200, 286)
+    with at(1801):
+        response = client.get(url, headers=HTMX)
+    assert response["HX-Redirect"].startswith(reverse("login") + "?next=")
+    assert "_auth_user_id" not in client.session

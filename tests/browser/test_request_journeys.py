@@ -42,18 +42,21 @@ def test_it_assigns_a_peer_who_texted_yes_and_shows_them_live(
     assert_every_field_labelled(page)
     screenshot("journey1-request-form")
 
-    # Keyboard only, from the top of the page: Tab between fields, Space to tick, Enter to send.
-    tab_to(page, "input[name=need]:checked")
-    page.keyboard.press("ArrowUp")  # radio groups move with the arrow keys...
-    expect(page.get_by_label("Mental health")).to_be_checked()
-    page.keyboard.press("ArrowDown")  # ...back to substance use, what the peers are credentialed for
+    # Keyboard only, from the top of the page: Tab between fields, arrows in the radio group,
+    # Enter to open the optional preferences, Space to tick, Enter to send.
+    tab_to(page, "input[name=need]")
+    expect(page.locator("input[name=need]:checked")).to_have_count(0)  # nothing chosen for the nurse
+    page.keyboard.press("ArrowDown")  # the arrow keys move through the group and choose
     expect(page.get_by_label("Substance use")).to_be_checked()
+    tab_to(page, "input[name=callback_contact]")
+    page.keyboard.type("Jordan at triage, ext. 4410")
+    tab_to(page, "details.preferences > summary")
+    page.keyboard.press("Enter")
     tab_to(page, "input[name=languages]")
     page.keyboard.press("Space")
     language_id = int(page.evaluate("document.activeElement.value"))
     assert page.evaluate("document.activeElement.checked") is True
-    tab_to(page, "input[name=callback_contact]")
-    page.keyboard.type("Jordan at triage, ext. 4410")
+    tab_to(page, "button[type=submit]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
 

@@ -227,38 +227,6 @@ class TestSignup:
         assert "_auth_user_id" not in client.session
 
 
-class TestHome:
-    def test_it_shows_the_locations_status_and_key_facts(self, client, member):
-        location = member.location_membership.location
-        agency = AgencyFactory(name="River Peers", counties=[location.county])
-        PreferredAgencyFactory(location=location, agency=agency, rank=1)
-        client.force_login(member)
-        html = client.get(reverse("locations:home")).content.decode()
-        assert location.name in html
-        assert location.address in html
-        assert "Verified" in html
-        assert "River Peers" in html
-        assert "1</strong> verified agency serves" in html
-
-    def test_it_tells_a_suspended_location_it_is_suspended(self, client):
-        membership = LocationMembershipFactory(location__status=OrganisationStatus.SUSPENDED)
-        client.force_login(membership.user)
-        assert "is suspended and cannot act" in client.get(reverse("locations:home")).content.decode()
-
-    def test_it_runs_a_constant_number_of_queries(self, client, member, django_assert_num_queries):
-        location = member.location_membership.location
-        client.force_login(member)
-        with CaptureQueriesContext(connection) as few:
-            client.get(reverse("locations:home"))
-        for rank in range(1, 6):
-            PreferredAgencyFactory(
-                location=location, agency=AgencyFactory(counties=[location.county]), rank=rank
-            )
-            LocationMembershipFactory(location=location)
-        with django_assert_num_queries(len(few)):
-            assert client.get(reverse("locations:home")).status_code == 200
-
-
 class TestDetails:
     def test_it_shows_the_current_details(self, client, member):
         client.force_login(member)

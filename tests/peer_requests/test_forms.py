@@ -13,7 +13,7 @@ PATIENT_WORDS = ("patient", "name", "dob", "birth", "mrn", "bed", "room", "diagn
 class TestRequestForm:
     def test_it_has_no_field_about_the_patient(self):
         form = RequestForm()
-        assert list(form.fields) == ["need", "age_range", "gender", "languages", "callback_contact"]
+        assert list(form.fields) == ["need", "callback_contact", "age_range", "gender", "languages"]
         for name in form.fields:
             assert not any(word in name for word in PATIENT_WORDS)
 

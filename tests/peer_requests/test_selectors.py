@@ -129,3 +129,101 @@ class TestReplyLookups:
         )
         assert selectors.awaiting_decline_reason(peer=peer, since=T0) == newest
         assert selectors.awaiting_decline_reason(peer=peer, since=T0 + dt.timedelta(minutes=5)) is None
+
+
+class TestMostRequestedLanguages:
+    def test_it_puts_the_languages_asked_for_most_first_then_by_name(self, django_assert_num_queries):
+        from peers.models import Language
+        from tests.peers.factories import language
+
+        spanish, french = language("es"), language("fr")
+        for codes in (["es"], ["es", "fr"], ["fr"], ["es"]):
+            PeerRequestFactory().languages.set([language(code) for code in codes])
+        with django_assert_num_queries(1):
+            ids = selectors.most_requested_languages(limit=4)
+        never_asked = list(
+            Language.objects.exclude(pk__in=[spanish.pk, french.pk])
+            .order_by("name")
+            .values_list("pk", flat=True)
+        )[:2]
+        assert ids == [spanish.pk, french.pk, *never_asked]
+
+
+class TestOnCallAgencies:
+    def test_it_lists_the_verified_agencies_serving_the_county_with_their_phones(self):
+        from core.choices import OrganisationStatus
+        from tests.accounts.factories import CountyFactory
+        from tests.agencies.factories import AgencyFactory
+        from tests.locations.factories import LocationFactory
+
+        county = CountyFactory(name="Ulster")
+        location = LocationFactory(county=county)
+        serving = AgencyFactory(name="B Peers", counties=[county])
+        also = AgencyFactory(name="A Peers", counties=[county, CountyFactory(name="Dutchess")])
+        AgencyFactory(name="Pending", counties=[county], status=OrganisationStatus.PENDING)
+        AgencyFactory(name="Elsewhere", counties=[CountyFactory(name="Putnam")])
+        assert selectors.on_call_agencies(location=location) == [
+            selectors.OnCall(name="A Peers", phone=also.phone),
+            selectors.OnCall(name="B Peers", phone=serving.phone),
+        ]
+
+
+def _rows(**asked):
+    """A stored breakdown with the given components asked for: True met, False not met."""
+    return {
+        "rows": [
+            {"component": name, "points": 10.0 if met else 0.0, "asked": True} for name, met in asked.items()
+        ]
+        + [{"component": "gender", "points": 0.0, "asked": False}] * ("gender" not in asked)
+    }
+
+
+class TestUnmetPreferences:
+    def test_it_says_what_the_chosen_peer_does_not_meet(self):
+        from tests.peers.factories import language
+
+        peer_request = PeerRequestFactory(gender="female", age_range="36_plus")
+        peer_request.languages.set([language("es"), language("fr")])
+        alert = AlertFactory(
+            request=peer_request, score_breakdown=_rows(language=False, gender=False, age_range=True)
+        )
+        assert selectors.unmet_preferences(peer_request=peer_request, alert=alert) == [
+            selectors.Unmet(what="French or Spanish", advice="arrange an interpreter"),
+            selectors.Unmet(what="a female peer"),
+        ]
+
+    def test_it_reads_the_pre_score_when_the_choice_stored_none_and_ignores_what_was_not_asked(self):
+        peer_request = PeerRequestFactory()
+        alert = AlertFactory(request=peer_request, prescore_breakdown=_rows(age_range=True))
+        assert selectors.unmet_preferences(peer_request=peer_request, alert=alert) == []
+        assert selectors.unmet_preferences(peer_request=peer_request, alert=None) == []
+
+
+class TestLastReplacement:
+    def test_it_follows_withdrawals_and_assignments_in_the_order_written(self):
+        from peer_requests.models import RequestEvent
+        from tests.peer_requests.factories import RequestEventFactory
+
+        peer_request = PeerRequestFactory()
+        first, second = PeerFactory(first_name="Dana"), PeerFactory(first_name="Sam")
+        kinds = RequestEvent.Kind
+
+        def write(kind, peer, minutes):
+            return RequestEventFactory(
+                request=peer_request, kind=kind, peer=peer, at=T0 + dt.timedelta(minutes=minutes)
+            )
+
+        events = [write(kinds.ASSIGNED, first, 10)]
+        assert selectors.last_replacement(events=events) is None
+        events.append(write(kinds.WITHDRAWN, first, 5))  # an earlier time, written later
+        assert selectors.last_replacement(events=events) == selectors.Replacement(
+            first_name="Dana", replaced=False
+        )
+        events.append(write(kinds.ASSIGNED, second, 6))
+        assert selectors.last_replacement(events=events) == selectors.Replacement(
+            first_name="Dana", replaced=True
+        )
+        events.append(write(kinds.NOT_COME, second, 7))
+        assert selectors.last_replacement(events=events) == selectors.Replacement(
+            first_name="Sam", replaced=False
+        )

@@ -10,8 +10,8 @@ from core.choices import Need, OrganisationStatus
 from peer_requests import services
 from peer_requests.models import Alert, PeerRequest, RequestEvent, RequestStatus
 from sms.models import OutboundMessage, OutboundStatus
-from tests.accounts.factories import StaffUserFactory, UserFactory
-from tests.agencies.factories import AgencyMembershipFactory
+from tests.accounts.factories import CountyFactory, StaffUserFactory, UserFactory
+from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import LocationFactory, LocationMembershipFactory
 from tests.peer_requests.factories import AlertFactory, PeerRequestFactory, RequestEventFactory
 from tests.peers.factories import PeerFactory, language
@@ -295,24 +295,53 @@ class TestRequestDetail:
         body = response.content.decode()
         assert all(peer.full_name in body for peer in world.peers)
 
-    def test_failed_texts_are_shown(self, client, owner, world):
+    def test_failed_texts_are_a_count_for_the_location_and_details_for_staff_only(
+        self, client, owner, outsider, staff, world
+    ):
         peer_request = submit(world, at=None)
-        OutboundMessage.objects.filter(peer=world.peers[1]).update(
+        failing = world.peers[1]
+        OutboundMessage.objects.filter(peer=failing).update(
             status=OutboundStatus.FAILED, error_code="21211", error_message="Invalid phone number."
         )
+        # The refusal handler's timeline entry carries the number and the provider's error.
+        RequestEventFactory(
+            request=peer_request,
+            kind=RequestEvent.Kind.SMS_FAILED,
+            peer=failing,
+            detail=f"Alert to {failing.phone}: 21211 Invalid phone number.",
+        )
+        supervisor_of_the_peer = AgencyMembershipFactory(agency=world.agency).user
         client.force_login(owner)
         response = client.get(self.url(peer_request))
         assert response.context["progress"].failed == 1
         body = response.content.decode()
+        assert "1 text could not be delivered." in body
+        assert "Text failed" in body
+        for secret in (
+            failing.full_name,
+            failing.phone.as_national,
+            str(failing.phone),
+            "21211",
+            "Invalid phone",
+        ):
+            assert secret not in body, secret
+        # Peer-RX staff see which text failed, to whom and why.
+        client.force_login(staff)
+        body = client.get(self.url(peer_request)).content.decode()
         assert "Texts that failed" in body
-        assert "error 21211" in body
+        assert "error 21211" in body and failing.full_name in body
+        # The peer's agency reads its peers' texts on its own pages; the request page is not one.
+        client.force_login(supervisor_of_the_peer)
+        assert client.get(self.url(peer_request)).status_code == 403
+        client.force_login(outsider)
+        assert client.get(self.url(peer_request)).status_code == 404
 
     def test_an_expired_request_offers_resubmit(self, client, owner, world):
         peer_request = submit(world, at=T0)
         services.expire(request_id=peer_request.pk, now=T0 + dt.timedelta(minutes=30))
         client.force_login(owner)
         body = client.get(self.url(peer_request)).content.decode()
-        assert "No peer was found in time" in body
+        assert "Expired: no peer was found in time." in body
         assert self.url(peer_request, "resubmit") in body
         assert "hx-trigger" not in body
 
@@ -435,8 +464,9 @@ class TestAvailableNow:
     ):
         client.force_login(owner)
         client.get(reverse("peer_requests:create"))  # warm up the session
-        # Session, user, membership, languages, and one count per kind of support.
-        with django_assert_num_queries(8):
+        # Session, user, membership, the most requested languages, the languages, and one count
+        # per kind of support.
+        with django_assert_num_queries(9):
             response = client.get(reverse("peer_requests:create"))
         assert response.context["available"] == [
             ("Mental health", 0),
@@ -598,3 +628,249 @@ class TestEncountersPage:
         assert "Choose how the encounter ended." in response.content.decode()
         encounter.refresh_from_db()
         assert encounter.encounter_outcome == ""
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _assigned(world, *, at=T0, yes=(0,), **fields):
+    """A request with YES from the world's peers at ``yes`` and the choice made."""
+    peer_request = submit(world, at=at, **fields)
+    for index in yes:
+        services.record_yes(
+            alert=peer_request.alerts.get(peer=world.peers[index]), now=at + dt.timedelta(minutes=1 + index)
+        )
+    services.complete_selection(request_id=peer_request.pk, now=at + dt.timedelta(minutes=10))
+    peer_request.refresh_from_db()
+    return peer_request
+
+
+class TestLivePage:
+    def url(self, peer_request, name="detail"):
+        return reverse(f"peer_requests:{name}", args=[peer_request.pk])
+
+    def test_a_withdrawal_says_who_can_no_longer_come_and_the_reassignment_who_comes(
+        self, client, owner, world
+    ):
+        peer_request = _assigned(world, yes=(0, 1))
+        first, second = (
+            peer_request.assigned_peer,
+            next(p for p in world.peers if p != peer_request.assigned_peer),
+        )
+        client.force_login(owner)
+        assert (
+            client.get(self.url(peer_request, "live")).context["headline"]
+            == f"{first.full_name} is assigned."
+        )
+        services.withdraw(alert=peer_request.alerts.get(peer=first), now=T0 + dt.timedelta(minutes=12))
+        response = client.get(self.url(peer_request, "live"))
+        assert response.context["headline"] == (
+            f"{first.first_name} can no longer come. {second.full_name} is assigned."
+        )
+        # The second withdraws too: nobody else said YES, so it reopens and looks for another peer.
+        services.withdraw(alert=peer_request.alerts.get(peer=second), now=T0 + dt.timedelta(minutes=13))
+        response = client.get(self.url(peer_request, "live"), **HTMX)
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert f"{second.first_name} can no longer come — looking for another peer." in body
+        assert 'role="status"' in body and "headline-warning" in body
+        assert 'hx-trigger="every 2s"' in body
+        assert second.full_name not in body.split('id="timeline"')[0]  # no longer shown as coming
+
+    def test_the_live_region_holds_the_state_sentence_and_no_countdown(self, client, owner, world):
+        peer_request = submit(world, at=None)
+        client.force_login(owner)
+        body = client.get(self.url(peer_request, "live")).content.decode()
+        live_regions = body.count('role="status"') + body.count("aria-live")
+        assert live_regions == 1
+        region = body.split('role="status"', 1)[1].split("</p>", 1)[0]
+        assert "Looking for a peer" in region and "data-countdown" not in region
+        assert body.count('data-countdown="') == body.count('aria-hidden="true">') - body.count("<svg")
+
+    def test_nobody_alerted_says_so_what_happens_next_and_whom_to_call(self, client):
+        world = make_world(peers=0)
+        other_county = AgencyFactory(name="Far Away Peers", counties=[CountyFactory(name="Putnam")])
+        membership = LocationMembershipFactory(location=world.location)
+        peer_request = submit(world, at=None)
+        client.force_login(membership.user)
+        body = client.get(self.url(peer_request)).content.decode()
+        assert "No peer is available right now." in body
+        assert "What happens next:" in body and "What you can do:" in body
+        assert world.agency.name in body and world.agency.phone.as_national in body
+        assert other_county.name not in body
+        assert "Looking for a peer" not in body
+
+    def test_an_expired_request_gives_the_on_call_numbers_and_says_staff_follow_up(
+        self, client, owner, world, django_assert_num_queries
+    ):
+        pending = AgencyFactory(
+            name="Pending Peers", counties=[world.location.county], status=OrganisationStatus.PENDING
+        )
+        peer_request = submit(world, at=T0)
+        services.expire(request_id=peer_request.pk, now=T0 + dt.timedelta(minutes=30))
+        client.force_login(owner)
+        response = client.get(self.url(peer_request, "live"), **HTMX)
+        assert response.status_code == 286  # htmx stops polling: the request is over
+        body = response.content.decode()
+        assert "Peer-RX staff have been told and will follow up with you." in body
+        assert f'href="tel:{world.agency.phone.as_e164}"' in body
+        assert pending.name not in body
+        assert "hx-trigger" not in body
+
+    def test_unmet_preferences_are_said_plainly(self, client, owner, world):
+        peer_request = _assigned(world, languages=[language("es")], gender="male", age_range="36_plus")
+        peer = peer_request.assigned_peer
+        assert "es" not in set(peer.languages.values_list("code", flat=True))
+        client.force_login(owner)
+        body = client.get(self.url(peer_request)).content.decode()
+        assert "<strong>Not matched:</strong> Spanish — arrange an interpreter" in body
+        if peer.gender != "male":
+            assert "<strong>Not matched:</strong> a male peer" in body
+        if peer.age_range != "36_plus":
+            assert "<strong>Not matched:</strong> a peer aged 36+" in body
+
+    def test_a_met_preference_is_not_listed(self, client, owner, world):
+        peer = world.peers[0]
+        peer.languages.add(language("es"))
+        peer_request = _assigned(world, languages=[language("es")])
+        client.force_login(owner)
+        assert "Not matched" not in client.get(self.url(peer_request)).content.decode()
+
+    def test_the_page_and_its_partial_run_a_fixed_number_of_queries(
+        self, client, owner, world, django_assert_num_queries
+    ):
+        peer_request = _assigned(world, yes=(0, 1))
+        client.force_login(owner)
+        client.get(self.url(peer_request))  # warm up the session
+        # Session, user, membership, location, the request (with its resubmission links), its
+        # languages, progress (2), timeline, YES replies and the failed texts' count.
+        with django_assert_num_queries(11):
+            assert client.get(self.url(peer_request)).status_code == 200
+        with django_assert_num_queries(11):
+            assert client.get(self.url(peer_request, "live"), **HTMX).status_code == 200
+
+
+class TestRequestListRefresh:
+    url = reverse("peer_requests:list")
+
+    def test_it_polls_while_a_listed_request_is_live_and_stops_after(self, client, owner, world):
+        peer_request = submit(world, at=T0)
+        client.force_login(owner)
+        assert 'hx-trigger="every 5s"' in client.get(self.url).content.decode()
+        partial = client.get(self.url, **HTMX)
+        assert partial.status_code == 200
+        assert "<html" not in partial.content.decode()
+        services.expire(request_id=peer_request.pk, now=T0 + dt.timedelta(minutes=30))
+        assert client.get(self.url, **HTMX).status_code == 286
+        assert "hx-trigger" not in client.get(self.url).content.decode()
+
+    def test_it_links_an_expired_request_and_its_resubmission_both_ways(self, client, owner, world):
+        first = submit(world, at=T0)
+        services.expire(request_id=first.pk, now=T0 + dt.timedelta(minutes=30))
+        second = services.resubmit(peer_request=first, actor=owner, now=T0 + dt.timedelta(minutes=31))
+        client.force_login(owner)
+        body = client.get(self.url).content.decode()
+        assert (
+            f'resubmitted as <a href="{reverse("peer_requests:detail", args=[second.pk])}">{second.code}</a>'
+            in body
+        )
+        assert (
+            f'resubmission of <a href="{reverse("peer_requests:detail", args=[first.pk])}">{first.code}</a>'
+            in body
+        )
+
+
+class TestStartPage:
+    url = reverse("locations:home")
+
+    def test_it_offers_one_primary_action_the_live_requests_and_the_recent_ones(
+        self, client, owner, outsider, world
+    ):
+        live = submit(world, at=T0)
+        done = submit(world, at=T0)
+        services.cancel_request(peer_request=done, actor=owner, now=T0 + dt.timedelta(minutes=1))
+        theirs = PeerRequestFactory(location=outsider.location_membership.location)
+        client.force_login(owner)
+        response = client.get(self.url)
+        assert [r.pk for r in response.context["live"]] == [live.pk]
+        assert [r.pk for r in response.context["recent"]] == [done.pk]
+        body = response.content.decode()
+        assert body.count("btn-primary") == 1
+        assert body.count(f'href="{reverse("peer_requests:create")}"') == 1
+        assert f'href="{reverse("peer_requests:detail", args=[live.pk])}"' in body
+        assert theirs.code not in body or f"args=[{theirs.pk}]" not in body
+        assert f'href="{reverse("locations:details")}">Organisation details' in body
+        assert world.location.address not in body  # the details are one link away
+
+    def test_a_pending_location_sees_its_status_and_no_requests(self, client):
+        pending = LocationMembershipFactory(location__status=OrganisationStatus.PENDING)
+        client.force_login(pending.user)
+        body = client.get(self.url).content.decode()
+        assert "Awaiting verification" in body
+        assert reverse("peer_requests:create") not in body
+
+    def test_it_tells_a_suspended_location_it_is_suspended(self, client):
+        membership = LocationMembershipFactory(location__status=OrganisationStatus.SUSPENDED)
+        client.force_login(membership.user)
+        assert "is suspended and cannot act" in client.get(self.url).content.decode()
+
+    def test_its_rows_refresh_while_one_is_live_and_its_queries_are_fixed(
+        self, client, owner, world, django_assert_num_queries
+    ):
+        live = submit(world, at=T0)
+        client.force_login(owner)
+        client.get(self.url)
+        for _ in range(3):
+            PeerRequestFactory(location=world.location, status=RequestStatus.EXPIRED)
+        # Session, user, membership, location, the live requests, the recent ones.
+        with django_assert_num_queries(6):
+            assert client.get(self.url).status_code == 200
+        assert client.get(self.url, **HTMX).status_code == 200
+        services.cancel_request(peer_request=live, actor=owner, now=T0 + dt.timedelta(minutes=1))
+        assert client.get(self.url, **HTMX).status_code == 286
+
+    def test_other_roles_are_refused(self, client, supervisor, staff):
+        for user in (supervisor, staff):
+            client.force_login(user)
+            assert client.get(self.url).status_code == 403
+
+
+class TestRequestFormErrors:
+    url = reverse("peer_requests:create")
+
+    def test_no_kind_of_support_is_chosen_for_the_nurse(self, client, owner):
+        client.force_login(owner)
+        body = client.get(self.url).content.decode()
+        assert (
+            'name="need"' in body and "checked" not in body.split('name="need"', 1)[1].split("</fieldset>")[0]
+        )
+
+    def test_errors_get_a_summary_linking_each_field_and_the_title_says_error(self, client, owner):
+        client.force_login(owner)
+        response = client.post(self.url, {"callback_contact": ""})
+        body = response.content.decode()
+        assert "<title>Error: Request a peer" in body
+        assert "data-error-summary" in body
+        assert '<a href="#id_need_0">Choose the kind of support</a>' in body
+        assert (
+            '<a href="#id_callback_contact">Say whom the peer should ask for: a staff name or extension</a>'
+            in body
+        )
+        assert '<span class="visually-hidden">Error: </span>Choose the kind of support' in body
+        assert "This field is required" not in body
+
+    def test_the_contact_comes_before_the_preferences_and_five_languages_before_the_others(
+        self, client, owner, world
+    ):
+        spanish = language("es")
+        submit(world, at=T0, languages=[spanish])
+        client.force_login(owner)
+        body = client.get(self.url).content.decode()
+        assert body.index('name="callback_contact"') < body.index('name="age_range"')
+        common, others = body.split("Other languages")
+        assert common.count('name="languages"') == 5
+        assert (
+            f'value="{spanish.pk}"'
+            in common.split('class="language-choices"', 1)[1].split("</div>")[0] + common
+        )
+        assert others.count('name="languages"') >= 1
