@@ -11,7 +11,21 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from core.env import (
+    env_bool,
+    env_choice,
+    env_database_url,
+    env_float,
+    env_import_path,
+    env_int,
+    env_list,
+    env_log_level,
+    env_origins,
+    env_phone_region,
+    env_str,
+    env_time_zone,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PEERRX_VAR_DIR", str(BASE_DIR / "var")))
@@ -22,7 +36,10 @@ DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refuse
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
+# Where people and Twilio reach Peer-RX: links in texts and emails, and the URL Twilio signs.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+PEERRX_PUBLIC_BASE_URL = env_url("PEERRX_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
 
 if not DEBUG:
     if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
@@ -34,6 +51,19 @@ if not DEBUG:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS must list the host names Peer-RX is served on when DEBUG is off "
             "(comma-separated, e.g. ALLOWED_HOSTS=peer-rx.example.org)."
+        )
+    if "*" in ALLOWED_HOSTS:
+        # Any Host header would do, and Django's host checks with it; ".peer-rx.example.org"
+        # still allows every subdomain of one domain.
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must not be * when DEBUG is off: list the host names Peer-RX is served on "
+            "(a leading dot, .peer-rx.example.org, allows its subdomains)."
+        )
+    if PEERRX_PUBLIC_BASE_URL == DEFAULT_PUBLIC_BASE_URL or not PEERRX_PUBLIC_BASE_URL.startswith("https://"):
+        # Twilio signs the public URL it posts to: a wrong one fails every webhook's signature.
+        raise ImproperlyConfigured(
+            "PEERRX_PUBLIC_BASE_URL must be the https:// address Peer-RX is served on when DEBUG is off "
+            f"(e.g. https://peer-rx.example.org), not {PEERRX_PUBLIC_BASE_URL!r}."
         )
 
 INSTALLED_APPS = [
@@ -93,7 +123,7 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'peerrx.sqlite3'}")
+DATABASE_URL = env_database_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'peerrx.sqlite3'}")
 try:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -151,10 +181,10 @@ AXES_LOCKOUT_TEMPLATE = "locked_out.html"
 # --- Internationalisation ---------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("PEERRX_TIME_ZONE", "America/New_York")
+TIME_ZONE = env_time_zone("PEERRX_TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
-PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "US")
+PHONENUMBER_DEFAULT_REGION = env_phone_region("PHONENUMBER_DEFAULT_REGION", "US")
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Static and media ---------------------------------------------------------------
@@ -186,7 +216,22 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Email (password reset) -----------------------------------------------------------
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With DEBUG off mail goes out by SMTP: reset and invite links must reach people, not the log.
+EMAIL_BACKEND = env_import_path(
+    "EMAIL_BACKEND", f"django.core.mail.backends.{'console' if DEBUG else 'smtp'}.EmailBackend"
+)
+DEV_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+PEERRX_ALLOW_DEV_EMAIL = env_bool("PEERRX_ALLOW_DEV_EMAIL", False)
+if not DEBUG and EMAIL_BACKEND in DEV_EMAIL_BACKENDS and not PEERRX_ALLOW_DEV_EMAIL:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND={EMAIL_BACKEND} sends no mail (it writes reset links to a log or to memory): "
+        "set an SMTP backend when DEBUG is off, or PEERRX_ALLOW_DEV_EMAIL=true for a test machine."
+    )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
@@ -269,7 +314,6 @@ PEERRX_ACK_SECONDS = env_int("PEERRX_ACK_SECONDS", 300, minimum=1)
 PEERRX_ARRIVAL_GRACE_SECONDS = env_int("PEERRX_ARRIVAL_GRACE_SECONDS", 900, minimum=0)
 # An assignment keeps its peer busy (no other alert, no other assignment) this long at most.
 PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25)
-PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
@@ -321,6 +365,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

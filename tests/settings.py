@@ -13,6 +13,10 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("PEERRX_VAR_DIR", os.path.join(tempfile.gettempdir(), "peerrx-tests"))
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("PEERRX_PUBLIC_BASE_URL", "https://testserver")
+# Servers and workers a test starts inherit these: their mail stays in memory, never SMTP.
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("PEERRX_ALLOW_DEV_EMAIL", "true")
 os.environ["SMS_BACKEND"] = os.environ.get("PEERRX_TEST_SMS_BACKEND", "console")
 
 from peerrx.settings import *  # noqa: F403
