@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.BoundedRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -210,6 +211,20 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 CREDENTIAL_DOCUMENT_MAX_BYTES = env_int("CREDENTIAL_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# No file may be larger than a credential document: past it an upload is dropped as it streams in
+# (core.uploads), and a body declared larger than PEERRX_MAX_REQUEST_BYTES is refused unread.
+PEERRX_MAX_UPLOAD_BYTES = CREDENTIAL_DOCUMENT_MAX_BYTES
+PEERRX_MAX_REQUEST_BYTES = env_int("PEERRX_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+if PEERRX_MAX_REQUEST_BYTES <= PEERRX_MAX_UPLOAD_BYTES:
+    raise ImproperlyConfigured(
+        "PEERRX_MAX_REQUEST_BYTES must be larger than CREDENTIAL_DOCUMENT_MAX_BYTES "
+        f"({PEERRX_MAX_REQUEST_BYTES} <= {PEERRX_MAX_UPLOAD_BYTES}), or no document could be uploaded."
+    )
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
