@@ -4,9 +4,10 @@ Runs before the CSRF check, which would otherwise parse (and for multipart, writ
 body of any anonymous POST to find its token; the form check, in ``process_view``, runs just
 before CSRF's. A NUL byte is in no legitimate form value or query parameter, and PostgreSQL
 refuses it in text ("A string literal cannot contain NUL"), which turned an admin search for
-``%00`` into a 500.
+``%00`` into a 500; an admin date-hierarchy part of twenty digits overflowed ``datetime``.
 """
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -14,6 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.defaultfilters import filesizeformat
 
 FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+# The admin's date hierarchy turns ?created_at__year=99999999999999999999 into datetime(...), whose
+# OverflowError Django does not catch: a date part is at most four digits.
+DATE_PART = re.compile(r"__(year|month|day)$")
+SHORT_NUMBER = re.compile(r"\d{1,4}")
 
 
 class RequestTooLarge(HttpResponse):
@@ -39,6 +44,11 @@ class BoundedRequestMiddleware:
             return RequestTooLarge(f"This request is too large: at most {limit}.", content_type="text/plain")
         if _has_nul(request.GET):
             return HttpResponseBadRequest("The address holds a NUL character.", content_type="text/plain")
+        for name, values in request.GET.lists():
+            if DATE_PART.search(name) and not all(SHORT_NUMBER.fullmatch(value) for value in values):
+                return HttpResponseBadRequest(
+                    f"{name} must be a number of at most four digits.", content_type="text/plain"
+                )
         return self.get_response(request)
 
     def process_view(

@@ -68,6 +68,20 @@ def test_it_refuses_nul_in_a_form_post(client, encoded):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("value", ["99999999999999999999", "nan", "-1"])
+def test_it_refuses_a_date_hierarchy_part_that_is_not_a_short_number(client, value):
+    client.force_login(StaffUserFactory())
+    response = client.get("/admin/accounts/auditentry/", {"at__year": value})
+    assert response.status_code == 400
+
+
+def test_it_lets_the_admin_date_hierarchy_work(client):
+    client.force_login(StaffUserFactory())
+    assert (
+        client.get("/admin/accounts/auditentry/", {"at__year": "2026", "at__month": "1"}).status_code == 200
+    )
+
+
 def test_it_lets_the_admin_search_for_ordinary_words(client):
     client.force_login(StaffUserFactory())
     assert client.get("/admin/accounts/user/?q=smith").status_code == 200
