@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from accounts.models import AuditEntry, County, User
 from accounts.organisations import change_organisation_status
+from accounts.services import accept_counties
 from core.choices import OrganisationStatus
 
 STATUS_READONLY = ("status", "verified_by", "verified_at", "suspended_by", "suspended_at", "created_at")
@@ -36,11 +37,35 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class CountyAcceptedFilter(admin.SimpleListFilter):
+    title = "accepted"
+    parameter_name = "accepted"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Awaiting staff"), ("yes", "Accepted")]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"no", "yes"}:
+            return queryset.filter(accepted_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(County)
 class CountyAdmin(admin.ModelAdmin):
-    list_display = ("name", "state")
-    list_filter = ("state",)
+    """Counties typed at sign-up wait here until accepted; only then do others see them."""
+
+    list_display = ("name", "state", "accepted_at")
+    list_filter = (CountyAcceptedFilter, "state")
     search_fields = ("name", "state")
+    readonly_fields = ("accepted_at",)
+    actions = ["accept"]
+
+    @admin.action(description="Accept the selected counties (every organisation may choose them)")
+    def accept(self, request: HttpRequest, queryset: QuerySet) -> None:
+        accepted = accept_counties(counties=list(queryset), actor=request.user)
+        self.message_user(
+            request, f"{accepted} county accepted." if accepted == 1 else f"{accepted} counties accepted."
+        )
 
 
 class MembershipInline(admin.TabularInline):

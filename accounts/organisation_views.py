@@ -16,8 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.organisations import invite_member, set_member_active
+from accounts.organisations import invite_member, set_member_active, signup_allowed
 from accounts.selectors import organisation_members
+from core.addresses import client_address
 
 View = Callable[..., HttpResponse]
 
@@ -53,6 +54,11 @@ class OrganisationPages:
                 return redirect("home")
             form = form_class(request.POST or None)
             if request.method == "POST" and form.is_valid():
+                if not signup_allowed(address=client_address(request)):
+                    form.add_error(
+                        None, "Too many sign-ups from your network in the last hour. Try again later."
+                    )
+                    return render(request, template, {"form": form}, status=429)
                 membership = register(**form.service_arguments())
                 login(request, membership.user, backend=SIGNUP_LOGIN_BACKEND)
                 organisation = getattr(membership, self.model_name)

@@ -258,6 +258,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Peer-RX <no-reply@peer-rx.lo
 
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the proxy, the client's address is the X-Forwarded-For it writes (core.addresses): for
+# the sign-up limit and for axes' login lockouts.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -302,6 +306,25 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# The cache holds rate-limit counters (sign-ups per address): in Redis, shared by every web
+# process, when there is one; otherwise in each process's memory.
+CACHE_URL = env_url(
+    "CACHE_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis://") else "locmem://peerrx",
+    schemes=frozenset({"redis", "rediss", "locmem"}),
+)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if CACHE_URL.startswith("locmem://")
+        else {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "peerrx",
+        }
+    )
+}
+
 # --- Peer-RX ------------------------------------------------------------------------------
 
 PEERRX_SELECTION_SECONDS = env_int("PEERRX_SELECTION_SECONDS", 600, minimum=1)
@@ -330,6 +353,8 @@ PEERRX_ARRIVAL_GRACE_SECONDS = env_int("PEERRX_ARRIVAL_GRACE_SECONDS", 900, mini
 # An assignment keeps its peer busy (no other alert, no other assignment) this long at most.
 PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25)
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
+# Organisations signed up an hour from one address (each emails every staff member).
+PEERRX_SIGNUPS_PER_HOUR = env_int("PEERRX_SIGNUPS_PER_HOUR", 5, minimum=1)
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
 # Replies nobody asked for (usage hints and the like) to one number: beyond these Peer-RX stays

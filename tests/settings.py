@@ -22,6 +22,8 @@ os.environ["SMS_BACKEND"] = os.environ.get("PEERRX_TEST_SMS_BACKEND", "console")
 from peerrx.settings import *  # noqa: F403
 from peerrx.settings import CELERY_BROKER_URL, DATABASES
 
+# Each test starts with an empty cache (tests/conftest.py), whatever broker the suite runs on.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AXES_ENABLED = False  # the rate-limiting tests turn it back on
 STORAGES = {
