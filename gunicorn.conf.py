@@ -1,10 +1,12 @@
 """Gunicorn's settings for Peer-RX's web process (gunicorn -c gunicorn.conf.py peerrx.wsgi).
 
-Threaded workers (gthread): a worker's threads share one process, and the connections a client
-opens but never finishes wait in the worker's poller instead of holding a worker each, as sync
-workers do. A buffering proxy in front (deploy/nginx.conf) still does the waiting for slow
-clients; these settings bound what reaches Django when it is absent. Each value comes from the
-environment through core.env, so a bad one names its variable.
+Threaded workers (gthread): a worker's threads share one process and its database connections,
+and an idle keep-alive connection waits in the worker's poller instead of holding a thread. A
+request whose head arrives slowly still holds a thread while it is read (six half-open
+connections left /healthz unanswered for 45 s with one worker of four threads, as with one sync
+worker), so the buffering proxy in front (deploy/nginx.conf) is what absorbs slow clients; these
+settings bound what reaches Django. Each value comes from the environment through core.env, so a
+bad one names its variable.
 """
 
 from core.env import env_int
