@@ -7,9 +7,9 @@ COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install .
 COPY . .
 RUN SECRET_KEY=collectstatic-only-0123456789abcdefghijklmnop ALLOWED_HOSTS=build \
-    python manage.py collectstatic --noinput
+    PEERRX_PUBLIC_BASE_URL=https://build.invalid python manage.py collectstatic --noinput
 
 RUN useradd --create-home peerrx && mkdir -p /app/var && chown -R peerrx /app/var
 USER peerrx
 EXPOSE 8000
-CMD ["gunicorn", "peerrx.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "peerrx.wsgi"]

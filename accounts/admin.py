@@ -15,6 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from accounts import mfa
 from accounts.models import AuditEntry, County, PendingChange, User
 from accounts.organisations import change_organisation_status, review_change, set_member_blocked
+from accounts.services import accept_counties
 from core.choices import OrganisationStatus
 from core.spreadsheets import safe_cell
 
@@ -159,11 +160,37 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class CountyAcceptedFilter(admin.SimpleListFilter):
+    title = "accepted"
+    parameter_name = "accepted"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Awaiting staff"), ("yes", "Accepted")]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"no", "yes"}:
+            return queryset.filter(accepted_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(County)
 class CountyAdmin(admin.ModelAdmin):
-    list_display = ("name", "state")
-    list_filter = ("state",)
+    """Counties typed at sign-up wait here until accepted; only then do others see them."""
+
+    list_display = ("name", "state", "accepted_at")
+    list_filter = (CountyAcceptedFilter, "state")
     search_fields = ("name", "state")
+    readonly_fields = ("accepted_at",)
+    actions = ["accept"]
+
+    @admin.action(
+        description="Accept the selected counties (every organisation may choose them)", permissions=["change"]
+    )
+    def accept(self, request: HttpRequest, queryset: QuerySet) -> None:
+        accepted = accept_counties(counties=list(queryset), actor=request.user)
+        self.message_user(
+            request, f"{accepted} county accepted." if accepted == 1 else f"{accepted} counties accepted."
+        )
 
 
 MEMBERSHIP_FIELDS = ("user", "is_admin", "blocked", "blocked_by", "blocked_at", "created_at")

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils import timezone
 
 from accounts.validators import validate_username
 from core.choices import OrganisationStatus
@@ -88,6 +89,11 @@ class County(models.Model):
 
     name = models.CharField(max_length=100)
     state = models.CharField(max_length=2, help_text="Two-letter state code, e.g. NY.")
+    # A county typed at sign-up waits (None) until Peer-RX staff accept it: until then only the
+    # organisation that typed it sees it in a county list. Staff's and seeded counties are accepted.
+    accepted_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now, help_text="Empty while the county awaits staff."
+    )
 
     class Meta:
         db_table = "locations_county"

@@ -17,9 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.organisations import invite_member, set_member_active, set_member_admin
+from accounts.organisations import invite_member, set_member_active, set_member_admin, signup_allowed
 from accounts.permissions import organisation_admin_required
 from accounts.selectors import organisation_members, pending_changes
+from core.addresses import client_address
 
 View = Callable[..., HttpResponse]
 
@@ -55,6 +56,11 @@ class OrganisationPages:
                 return redirect("home")
             form = form_class(request.POST or None)
             if request.method == "POST" and form.is_valid():
+                if not signup_allowed(address=client_address(request) or ""):
+                    form.add_error(
+                        None, "Too many sign-ups from your network in the last hour. Try again later."
+                    )
+                    return render(request, template, {"form": form}, status=429)
                 membership = register(**form.service_arguments())
                 login(request, membership.user, backend=SIGNUP_LOGIN_BACKEND)
                 organisation = getattr(membership, self.model_name)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import models, transaction
@@ -26,6 +27,8 @@ from accounts.models import Organisation, PendingChange, User
 from accounts.roles import is_peerrx_staff
 from accounts.services import record_audit
 from core.choices import OrganisationStatus
+
+SIGNUP_WINDOW_SECONDS = 3600
 
 
 def _absolute(path: str) -> str:
@@ -79,6 +82,23 @@ def _email_staff_about_signup(*, organisation: Organisation) -> None:
     subject = render_to_string("accounts/email/signup_staff_subject.txt", context).strip()
     body = render_to_string("accounts/email/signup_staff.txt", context)
     send_mail(subject, body, None, recipients)
+
+
+def signup_allowed(*, address: str) -> bool:
+    """Count a sign-up from this address; False once PEERRX_SIGNUPS_PER_HOUR were made in the hour.
+
+    Each sign-up emails every Peer-RX staff member and may add counties for them to review, so an
+    address (the proxy's view of it) gets a few an hour. Counted in the cache, shared by every
+    web process when it is Redis.
+    """
+    key = f"peerrx:signups:{address}"
+    cache.add(key, 0, timeout=SIGNUP_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=SIGNUP_WINDOW_SECONDS)
+        count = 1
+    return count <= settings.PEERRX_SIGNUPS_PER_HOUR
 
 
 def notify_staff_of_signup(*, organisation: Organisation) -> None:

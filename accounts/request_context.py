@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from accounts.client_ip import client_ip
+from core.addresses import client_address
 
 USER_AGENT_MAX = 255
 
@@ -26,5 +26,5 @@ current_origin: ContextVar[RequestOrigin | None] = ContextVar("peerrx_request_or
 
 def origin_of(request: HttpRequest) -> RequestOrigin:
     return RequestOrigin(
-        ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX]
+        ip=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX]
     )

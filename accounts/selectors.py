@@ -1,14 +1,23 @@
 """Reads the organisations share: counties, users by name or email, an organisation's members."""
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import County, Organisation, PendingChange
 
 
-def county_list() -> QuerySet[County]:
-    return County.objects.order_by("state", "name")
+def county_list(*, also: Iterable[int] = ()) -> QuerySet[County]:
+    """The counties to choose from: those staff accepted, and ``also`` (the ids of an
+    organisation's own, which it may have typed at sign-up and which may still be pending)."""
+    accepted_or_own = Q(accepted_at__isnull=False) | Q(pk__in=list(also))
+    return County.objects.filter(accepted_or_own).order_by("state", "name")
+
+
+def pending_counties() -> QuerySet[County]:
+    return County.objects.filter(accepted_at__isnull=True).order_by("state", "name")
 
 
 def find_county(*, state: str, name: str) -> County | None:

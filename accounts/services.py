@@ -1,6 +1,9 @@
 """Writes of the floor every app stands on: the audit trail and counties."""
 
-from django.db import models
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEntry, County, User
@@ -49,5 +52,23 @@ def get_or_create_county(*, state: str, name: str) -> County:
     if existing is not None:
         return existing
     cleaned = normalise_county_name(name)
-    county, _ = County.objects.get_or_create(state=state.upper(), name=cleaned[:1].upper() + cleaned[1:])
+    # Typed by someone signing up: pending until Peer-RX staff accept it (accept_counties).
+    county, _ = County.objects.get_or_create(
+        state=state.upper(), name=cleaned[:1].upper() + cleaned[1:], defaults={"accepted_at": None}
+    )
     return county
+
+
+def accept_counties(*, counties: Iterable[County], actor: User, now: dt.datetime | None = None) -> int:
+    """Staff accept counties typed at sign-up: every organisation may then choose them.
+
+    Compare-and-set on the pending ones, so two staff accepting at once record each county once.
+    """
+    now = now or timezone.now()
+    accepted = 0
+    for county in counties:
+        with transaction.atomic():
+            if County.objects.filter(pk=county.pk, accepted_at__isnull=True).update(accepted_at=now):
+                accepted += 1
+                record_audit(actor=actor, action="county.accepted", target=county, detail=str(county), at=now)
+    return accepted

@@ -50,6 +50,7 @@ PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("accounts.view_user", "support: find a user"),
     ("accounts.change_user", "support: correct a name or email, deactivate an account"),
     ("accounts.view_county", "pick counties (autocomplete) and read them"),
+    ("accounts.change_county", "accept a county typed at sign-up, so other organisations may choose it"),
     ("accounts.view_auditentry", "read the audit trail"),
 )
 

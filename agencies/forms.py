@@ -56,7 +56,7 @@ class AgencyDetailsForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["counties"].queryset = county_list()
+        self.fields["counties"].queryset = county_list(also=self.initial.get("counties") or [])
 
     def clean_other_counties(self) -> list[tuple[str, str]]:
         return parse_counties(self.cleaned_data.get("other_counties") or "")

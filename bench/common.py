@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 DEFAULT_BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/peerrx_bench"
 SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnop"  # noqa: S105 - throwaway servers
+# Benchmarks send no real mail: what they trigger (staff notices) stays in memory.
+BENCH_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY = str(Path(sys.executable).with_name("celery"))
 
 
@@ -69,6 +71,9 @@ def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("SECRET_KEY", SECRET_KEY)
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("PEERRX_PUBLIC_BASE_URL", "https://peer-rx.example.org")
+    os.environ.setdefault("EMAIL_BACKEND", BENCH_EMAIL_BACKEND)
+    os.environ.setdefault("PEERRX_ALLOW_DEV_EMAIL", "true")
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peerrx.settings")
@@ -249,6 +254,9 @@ def production_env(*, database_url: str, broker_url: str, var_dir: Path, **overr
         "DEBUG": "false",
         "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "localhost",
+        "PEERRX_PUBLIC_BASE_URL": "https://peer-rx.example.org",
+        "EMAIL_BACKEND": BENCH_EMAIL_BACKEND,
+        "PEERRX_ALLOW_DEV_EMAIL": "true",
         "PEERRX_VAR_DIR": str(var_dir),
         **overrides,
     }

@@ -31,7 +31,8 @@ class CountyForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["county"].queryset = county_list()
+        own = self.initial.get("county")
+        self.fields["county"].queryset = county_list(also=[own] if own else [])
 
     def clean(self) -> dict:
         cleaned = super().clean()

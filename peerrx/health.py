@@ -1,6 +1,11 @@
-"""Health of the parts a request depends on: database, broker, and the sweeper's heartbeat."""
+"""Health of the parts a request depends on: database, broker, and the sweeper's heartbeat.
+
+The public answer is ok or not ok; what failed (a database or Redis error names hosts, users and
+versions) goes only to the log.
+"""
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -8,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 SWEEPER_STALE_AFTER = timedelta(seconds=60)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -19,7 +25,16 @@ class HealthReport:
         return all(item["ok"] for item in self.checks.values())
 
     def as_json(self) -> str:
+        """Every check with its error: for the log, never for an HTTP answer."""
         return json.dumps({"ok": self.ok, "checks": self.checks}, sort_keys=True)
+
+    def public_json(self) -> str:
+        """Ok or not ok, and nothing about why."""
+        return json.dumps({"ok": self.ok})
+
+    def log_failures(self) -> None:
+        if not self.ok:
+            logger.warning("health check failed: %s", self.as_json())
 
 
 def _database() -> dict:

@@ -11,7 +11,21 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from core.env import (
+    env_bool,
+    env_choice,
+    env_database_url,
+    env_float,
+    env_import_path,
+    env_int,
+    env_list,
+    env_log_level,
+    env_origins,
+    env_phone_region,
+    env_str,
+    env_time_zone,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PEERRX_VAR_DIR", str(BASE_DIR / "var")))
@@ -22,7 +36,10 @@ DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refuse
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
+# Where people and Twilio reach Peer-RX: links in texts and emails, and the URL Twilio signs.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+PEERRX_PUBLIC_BASE_URL = env_url("PEERRX_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
 
 if not DEBUG:
     if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
@@ -34,6 +51,19 @@ if not DEBUG:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS must list the host names Peer-RX is served on when DEBUG is off "
             "(comma-separated, e.g. ALLOWED_HOSTS=peer-rx.example.org)."
+        )
+    if "*" in ALLOWED_HOSTS:
+        # Any Host header would do, and Django's host checks with it; ".peer-rx.example.org"
+        # still allows every subdomain of one domain.
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must not be * when DEBUG is off: list the host names Peer-RX is served on "
+            "(a leading dot, .peer-rx.example.org, allows its subdomains)."
+        )
+    if PEERRX_PUBLIC_BASE_URL == DEFAULT_PUBLIC_BASE_URL or not PEERRX_PUBLIC_BASE_URL.startswith("https://"):
+        # Twilio signs the public URL it posts to: a wrong one fails every webhook's signature.
+        raise ImproperlyConfigured(
+            "PEERRX_PUBLIC_BASE_URL must be the https:// address Peer-RX is served on when DEBUG is off "
+            f"(e.g. https://peer-rx.example.org), not {PEERRX_PUBLIC_BASE_URL!r}."
         )
 
 INSTALLED_APPS = [
@@ -68,6 +98,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.BoundedRequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,7 +150,7 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'peerrx.sqlite3'}")
+DATABASE_URL = env_database_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'peerrx.sqlite3'}")
 try:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -185,7 +216,7 @@ SESSION_COOKIE_AGE = PEERRX_SESSION_MAX_SECONDS
 # The real client address: how many reverse proxies in front of Peer-RX append to X-Forwarded-For
 # (0: none, use the connection's address). Used by the lockout and the audit trail alike.
 PEERRX_TRUSTED_PROXY_COUNT = env_int("PEERRX_TRUSTED_PROXY_COUNT", 0, minimum=0)
-AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 
 # Login rate limiting: lock an account/IP pair after repeated failures.
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
@@ -205,10 +236,10 @@ PEERRX_ACCOUNT_COOLOFF_SECONDS = env_int("PEERRX_ACCOUNT_COOLOFF_SECONDS", 300, 
 # --- Internationalisation ---------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("PEERRX_TIME_ZONE", "America/New_York")
+TIME_ZONE = env_time_zone("PEERRX_TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
-PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "US")
+PHONENUMBER_DEFAULT_REGION = env_phone_region("PHONENUMBER_DEFAULT_REGION", "US")
 PHONENUMBER_DB_FORMAT = "E164"
 
 # --- Static and media ---------------------------------------------------------------
@@ -234,13 +265,42 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 CREDENTIAL_DOCUMENT_MAX_BYTES = env_int("CREDENTIAL_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# No file may be larger than a credential document: past it an upload is dropped as it streams in
+# (core.uploads), and a body declared larger than PEERRX_MAX_REQUEST_BYTES is refused unread.
+PEERRX_MAX_UPLOAD_BYTES = CREDENTIAL_DOCUMENT_MAX_BYTES
+PEERRX_MAX_REQUEST_BYTES = env_int("PEERRX_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+if PEERRX_MAX_REQUEST_BYTES <= PEERRX_MAX_UPLOAD_BYTES:
+    raise ImproperlyConfigured(
+        "PEERRX_MAX_REQUEST_BYTES must be larger than CREDENTIAL_DOCUMENT_MAX_BYTES "
+        f"({PEERRX_MAX_REQUEST_BYTES} <= {PEERRX_MAX_UPLOAD_BYTES}), or no document could be uploaded."
+    )
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Email (password reset) -----------------------------------------------------------
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With DEBUG off mail goes out by SMTP: reset and invite links must reach people, not the log.
+EMAIL_BACKEND = env_import_path(
+    "EMAIL_BACKEND", f"django.core.mail.backends.{'console' if DEBUG else 'smtp'}.EmailBackend"
+)
+DEV_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+PEERRX_ALLOW_DEV_EMAIL = env_bool("PEERRX_ALLOW_DEV_EMAIL", False)
+if not DEBUG and EMAIL_BACKEND in DEV_EMAIL_BACKENDS and not PEERRX_ALLOW_DEV_EMAIL:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND={EMAIL_BACKEND} sends no mail (it writes reset links to a log or to memory): "
+        "set an SMTP backend when DEBUG is off, or PEERRX_ALLOW_DEV_EMAIL=true for a test machine."
+    )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
@@ -298,6 +358,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Reconnects after a Redis restart instead of exiting (see peerrx/worker.py).
 CELERY_WORKER_CONSUMER = "peerrx.worker:Consumer"
 
+# The cache holds rate-limit counters (sign-ups per address): in Redis, shared by every web
+# process, when there is one; otherwise in each process's memory.
+CACHE_URL = env_url(
+    "CACHE_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis://") else "locmem://peerrx",
+    schemes=frozenset({"redis", "rediss", "locmem"}),
+)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if CACHE_URL.startswith("locmem://")
+        else {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "peerrx",
+        }
+    )
+}
+
 # --- Peer-RX ------------------------------------------------------------------------------
 
 PEERRX_SELECTION_SECONDS = env_int("PEERRX_SELECTION_SECONDS", 600, minimum=1)
@@ -325,8 +404,9 @@ PEERRX_ACK_SECONDS = env_int("PEERRX_ACK_SECONDS", 300, minimum=1)
 PEERRX_ARRIVAL_GRACE_SECONDS = env_int("PEERRX_ARRIVAL_GRACE_SECONDS", 900, minimum=0)
 # An assignment keeps its peer busy (no other alert, no other assignment) this long at most.
 PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25)
-PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
+# Organisations signed up an hour from one address (each emails every staff member).
+PEERRX_SIGNUPS_PER_HOUR = env_int("PEERRX_SIGNUPS_PER_HOUR", 5, minimum=1)
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
 # Replies nobody asked for (usage hints and the like) to one number: beyond these Peer-RX stays
@@ -379,7 +459,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Every handler masks phone numbers and, unless DEBUG, leaves out text bodies (core/logs.py).
+    "filters": {"mask_phone_numbers": {"()": "core.logs.MaskPhoneNumbers"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_phone_numbers"]}
+    },
+    "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.password_reset import password_reset
 from agencies.urls import urlpatterns as agency_urls
 from locations.urls import urlpatterns as location_urls
 from peer_requests.views import location_home
@@ -14,6 +15,8 @@ handler500 = "peerrx.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Ahead of accounts.urls' own: the reset link is built from PEERRX_PUBLIC_BASE_URL, not Host.
+    path("accounts/password/reset/", password_reset, name="password_reset"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     # The location's home is its start page, built around its requests: peer_requests/ serves it.

@@ -27,7 +27,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
     report = health.check()
-    return HttpResponse(report.as_json(), status=200 if report.ok else 503, content_type="application/json")
+    report.log_failures()
+    return HttpResponse(
+        report.public_json(), status=200 if report.ok else 503, content_type="application/json"
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

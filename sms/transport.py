@@ -24,6 +24,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from core.logs import SmsBody
+
 logger = logging.getLogger(__name__)
 
 # The SDK logs every request at INFO; a fan-out of a thousand alerts would drown the logs.
@@ -77,7 +79,7 @@ def send(message: Outgoing) -> str:
 
 def _send_console(message: Outgoing) -> str:
     provider_sid = f"console-{uuid.uuid4().hex}"
-    logger.info("SMS (console) to %s [%s]: %s", message.to, provider_sid, message.body)
+    logger.info("SMS (console) to %s [%s]: %s", message.to, provider_sid, SmsBody(message.body))
     return provider_sid
 
 

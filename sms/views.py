@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from sms import services
 
+logger = logging.getLogger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # Twilio's webhooks are a few hundred bytes, a few kilobytes with every field (a text is at most
 # 1,600 characters, up to 6,400 bytes as UTF-8, and then URL-encoded).
@@ -21,6 +23,14 @@ MAX_WEBHOOK_BYTES = 32 * 1024
 
 def _plain(status: int, text: str) -> HttpResponse:
     return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _refused(request: HttpRequest, refusal: services.WebhookError) -> HttpResponse:
+    """One warning line with the reason: a forged or misrouted post is worth a line, not a traceback."""
+    logger.warning("Refused %s: %d %s", request.path, refusal.status, refusal.reason)
+    response = _plain(refusal.status, refusal.reason)
+    response._has_been_logged = True  # django.request would log a second line for the same 4xx
+    return response
 
 
 def _webhook(request: HttpRequest, process: Callable) -> HttpResponse:
@@ -39,7 +49,7 @@ def _webhook(request: HttpRequest, process: Callable) -> HttpResponse:
     try:
         process(url=url, params=params, signature=request.headers.get("X-Twilio-Signature"))
     except services.WebhookError as exc:
-        return _plain(exc.status, exc.reason)
+        return _refused(request, exc)
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 

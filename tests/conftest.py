@@ -100,7 +100,10 @@ def reply_handler(settings):
 
 @pytest.fixture(autouse=True)
 def _media_and_cache(settings) -> None:
+    from django.core.cache import cache
+
     settings.PEERRX_PUBLIC_BASE_URL = "http://testserver"
+    cache.clear()  # rate limits counted in the cache start at zero in every test
 
 
 # Hypothesis derives its examples from each test rather than a random seed, so a run in CI

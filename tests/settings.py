@@ -13,11 +13,17 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("PEERRX_VAR_DIR", os.path.join(tempfile.gettempdir(), "peerrx-tests"))
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("PEERRX_PUBLIC_BASE_URL", "https://testserver")
+# Servers and workers a test starts inherit these: their mail stays in memory, never SMTP.
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+os.environ.setdefault("PEERRX_ALLOW_DEV_EMAIL", "true")
 os.environ["SMS_BACKEND"] = os.environ.get("PEERRX_TEST_SMS_BACKEND", "console")
 
 from peerrx.settings import *  # noqa: F403
 from peerrx.settings import CELERY_BROKER_URL, DATABASES
 
+# Each test starts with an empty cache (tests/conftest.py), whatever broker the suite runs on.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AXES_ENABLED = False  # the rate-limiting tests turn it back on
 STORAGES = {

@@ -1,9 +1,9 @@
-"""The client's real address, for the lockout (django-axes) and the audit trail alike.
+"""The address a request came from: for the login lockout, the sign-up limit and the audit trail.
 
 Behind ``PEERRX_TRUSTED_PROXY_COUNT`` reverse proxies, each of which appends the address it
-received the request from to ``X-Forwarded-For``, the client is the entry that many places
-from the right: entries further left were written by the client and can be forged. With no
-trusted proxy (the default), the connection's own address is the client.
+received the request from to ``X-Forwarded-For`` (deploy/nginx.conf writes it), the client is
+the entry that many places from the right: entries further left were written by the client and
+can be forged. With no trusted proxy (the default), the connection's own address is the client.
 """
 
 from ipaddress import ip_address
@@ -19,7 +19,8 @@ def _valid(candidate: str) -> str | None:
         return None
 
 
-def client_ip(request: HttpRequest) -> str | None:
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address, or None when the request carries no valid one."""
     remote = _valid(request.META.get("REMOTE_ADDR", ""))
     proxies = settings.PEERRX_TRUSTED_PROXY_COUNT
     if proxies <= 0:
