@@ -10,13 +10,20 @@ from accounts.permissions import staff_required
 from peer_requests import selectors, services
 from peer_requests.forms import FollowUpForm
 from peer_requests.services import DispatchError
+from peers.selectors import credentials_awaiting_validation
 
 PAGE_SIZE = 50
 
 
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "staff/home.html", {"counts": selectors.staff_counts()})
+    """What waits for Peer-RX staff: live requests, follow-ups, organisations and credentials to
+    verify (each count links to the list to act on)."""
+    context = {
+        "counts": selectors.staff_counts(),
+        "credentials_awaiting_validation": credentials_awaiting_validation().count(),
+    }
+    return render(request, "staff/home.html", context)
 
 
 @staff_required
