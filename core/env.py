@@ -5,6 +5,7 @@ bad value stops start-up with a message naming the variable instead of a traceba
 somewhere later.
 """
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -52,6 +53,14 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def env_fraction(name: str, default: float) -> float:
+    """A finite number from 0 to 1 (a share, a rate): NaN, infinities and values outside refused."""
+    value = env_float(name, default, minimum=0.0)
+    if not math.isfinite(value) or value > 1:
+        raise ImproperlyConfigured(f"{name} must be a number from 0 to 1, not {os.environ.get(name)!r}.")
     return value
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from core.env import env_bool, env_choice, env_float, env_fraction, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PEERRX_VAR_DIR", str(BASE_DIR / "var")))
@@ -269,10 +269,15 @@ PEERRX_ACK_SECONDS = env_int("PEERRX_ACK_SECONDS", 300, minimum=1)
 PEERRX_ARRIVAL_GRACE_SECONDS = env_int("PEERRX_ARRIVAL_GRACE_SECONDS", 900, minimum=0)
 # An assignment keeps its peer busy (no other alert, no other assignment) this long at most.
 PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25)
-PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on (Procfile.dev); the public URL's local default follows it, so links
+# in texts and status callbacks point at the running server.
+PEERRX_PORT = env_int("PEERRX_PORT", 8000, minimum=1)
+PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", f"http://127.0.0.1:{PEERRX_PORT}").rstrip("/")
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
+# The console backend reports every text delivered, except this share: undelivered, 30003.
+PEERRX_CONSOLE_SMS_FAILURE_RATE = env_fraction("PEERRX_CONSOLE_SMS_FAILURE_RATE", 0.0)
 # Replies nobody asked for (usage hints and the like) to one number: beyond these Peer-RX stays
 # silent, so an auto-responder cannot start a loop. A few an hour helps a peer who mistypes.
 PEERRX_PASSIVE_REPLIES_PER_HOUR = env_int("PEERRX_PASSIVE_REPLIES_PER_HOUR", 3, minimum=0)
