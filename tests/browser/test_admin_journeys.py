@@ -93,3 +93,31 @@ def test_staff_verify_an_agency_and_validate_a_credential_in_the_admin(
     screenshot(f"admin-request-{size}")
     context.close()
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_staff_pages_and_the_phone_simulator_fit_a_phone_and_pass_axe(browser, live_server, size):
+    seed_reference_data()
+    world = make_world(peers=2)
+    peer_request = submit(world, at=None)
+    services.record_yes(alert=peer_request.alerts.get(peer=world.peers[0]))
+    expired = submit(world, at=None)
+    services.expire(request_id=expired.pk, now=expired.expires_at)
+    StaffUserFactory(username="staff")
+
+    context = browser.new_context(base_url=live_server.url, viewport=SIZES[size])
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    log_in(page, "staff")
+    problems: list[str] = []
+    for path, where in [
+        ("/staff/follow-ups/", "follow-ups"),
+        ("/reports/staff/", "staff reports"),
+        ("/sms/simulator/", "phone simulator"),
+        (f"/sms/simulator/peer/{world.peers[0].pk}/", "a peer's phone"),
+    ]:
+        page.goto(path)
+        page.wait_for_load_state()
+        check_page(page, where, size=size, problems=problems)
+    context.close()
+    assert problems == [], "\n".join(problems)

@@ -133,6 +133,10 @@ def test_a_supervisor_keeps_the_roster_and_weekly_hours_from_a_phone(browser, li
     expect(page.get_by_role("link", name="Dana Reyes")).to_be_visible()
     check_page(page, "available now", problems=problems)
 
+    for path, where in [("/agencies/", "agency home"), ("/agencies/details/", "agency details")]:
+        page.goto(path)
+        check_page(page, where, problems=problems)
+
     page.goto("/agencies/supervisors/")
     expect(page.get_by_role("heading", name="Supervisors at Hudson Valley Peer Services")).to_be_visible()
     check_page(page, "supervisors", problems=problems)
