@@ -16,6 +16,7 @@ from tests.agencies.factories import AgencyFactory
 from tests.browser.conftest import log_in
 from tests.browser.test_accessibility import SIZES, _violations
 from tests.browser.test_organisation_journeys import run_admin_action
+from tests.locations.factories import LocationFactory
 from tests.peers.factories import AvailabilityOverrideFactory, AvailabilityWindowFactory, CredentialFactory
 from tests.world import make_world, seed_reference_data, submit
 
@@ -38,6 +39,9 @@ def test_staff_verify_an_agency_and_validate_a_credential_in_the_admin(
     seed_reference_data()
     world = make_world(peers=1)
     pending_agency = AgencyFactory(name="Warwick Valley Peer Network", status=OrganisationStatus.PENDING)
+    pending_location = LocationFactory(
+        name="Port Jervis Behavioral Health", status=OrganisationStatus.PENDING
+    )
     peer = world.peers[0]
     waiting = CredentialFactory(peer=peer, status=Credential.Status.PENDING, number="CRPA-20931")
     AvailabilityWindowFactory(peer=peer, weekday=1, start=dt.time(22), end=dt.time(6))
@@ -63,6 +67,17 @@ def test_staff_verify_an_agency_and_validate_a_credential_in_the_admin(
     check_page(page, "agency verified", size=size, problems=problems)
     pending_agency.refresh_from_db()
     assert (pending_agency.status, pending_agency.verified_by) == (OrganisationStatus.VERIFIED, staff)
+    page.goto(f"/admin/agencies/agency/{pending_agency.pk}/change/")
+    expect(page.locator(".search-label-icon").first).to_have_attribute("role", "img")
+    check_page(page, "agency change page", size=size, problems=problems)
+
+    page.goto("/staff/")
+    page.get_by_role("link", name="1 location").click()
+    run_admin_action(page, row="Port Jervis Behavioral Health", action="Verify the selected locations")
+    expect(page.get_by_text("Verified: Port Jervis Behavioral Health.")).to_be_visible()
+    check_page(page, "location verified", size=size, problems=problems)
+    page.goto(f"/admin/locations/location/{pending_location.pk}/change/")
+    check_page(page, "location change page", size=size, problems=problems)
 
     page.goto("/staff/")
     page.get_by_role("link", name=re.compile("credential awaiting validation")).click()
