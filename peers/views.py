@@ -282,7 +282,9 @@ def hours(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and ADD_WINDOW in request.POST:
         # "Add another window": the same rows as typed, plus one empty row; nothing is saved yet.
         formset = WeekFormSet(data=with_another_window(request.POST, prefix="hours"), prefix="hours")
-        return _hours_page(request, peer, windows, formset, focus_last=True)
+        if not formset.management_form.is_valid():  # a tampered form: start again from the saved hours
+            formset = WeekFormSet(initial=week_formset_initial(windows), prefix="hours")
+        return _hours_page(request, peer, windows, formset, adding_window=True)
     formset = WeekFormSet(request.POST or None, initial=week_formset_initial(windows), prefix="hours")
     if request.method == "POST" and formset.is_valid():
         try:
@@ -296,7 +298,7 @@ def hours(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _hours_page(
-    request: HttpRequest, peer: Peer, windows: list, formset: WeekFormSet, *, focus_last: bool = False
+    request: HttpRequest, peer: Peer, windows: list, formset: WeekFormSet, *, adding_window: bool = False
 ) -> HttpResponse:
     return render(
         request,
@@ -305,7 +307,7 @@ def _hours_page(
             "peer": peer,
             "formset": formset,
             "add_window": ADD_WINDOW,
-            "focus_last": focus_last,
+            "adding_window": adding_window,
             "coverage": list(enumerate(selectors.week_coverage(windows))),
             "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         },

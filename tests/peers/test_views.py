@@ -604,6 +604,18 @@ class TestHours:
         assert response.status_code == 302
         assert peer.windows.count() == 12
 
+    def test_add_another_window_with_a_broken_management_form_loses_nothing_and_answers(
+        self, client, supervisor, peer
+    ):
+        AvailabilityWindowFactory(peer=peer, weekday=3)
+        client.force_login(supervisor)
+        response = client.post(
+            reverse("peers:hours", args=[peer.pk]), {"hours-TOTAL_FORMS": "many", "add_window": "1"}
+        )
+        assert response.status_code == 200
+        assert len(response.context["formset"].forms) == 4  # the saved window and three empty rows
+        assert [w.weekday for w in peer.windows.all()] == [3]
+
     def test_adding_windows_stops_at_the_most_a_week_holds(self, client, supervisor, peer):
         client.force_login(supervisor)
         data = hours_data(extra_blank=MAX_WINDOWS)
