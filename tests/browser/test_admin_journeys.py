@@ -16,6 +16,7 @@ from tests.agencies.factories import AgencyFactory
 from tests.browser.conftest import log_in
 from tests.browser.test_accessibility import SIZES, _violations
 from tests.browser.test_organisation_journeys import run_admin_action
+from tests.browser.test_supervisor_journeys import save_screenshot
 from tests.locations.factories import LocationFactory
 from tests.peers.factories import AvailabilityOverrideFactory, AvailabilityWindowFactory, CredentialFactory
 from tests.world import make_world, seed_reference_data, submit
@@ -33,9 +34,7 @@ def check_page(page, where: str, *, size: str, problems: list[str]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_staff_verify_an_agency_and_validate_a_credential_in_the_admin(
-    browser, live_server, size, screenshot
-):
+def test_staff_verify_an_agency_and_validate_a_credential_in_the_admin(browser, live_server, size):
     seed_reference_data()
     world = make_world(peers=1)
     pending_agency = AgencyFactory(name="Warwick Valley Peer Network", status=OrganisationStatus.PENDING)
@@ -91,7 +90,7 @@ def test_staff_verify_an_agency_and_validate_a_credential_in_the_admin(
     expect(page.get_by_text("1 credential validated.")).to_be_visible()
     waiting.refresh_from_db()
     assert (waiting.status, waiting.validated_by) == (Credential.Status.VALIDATED, staff)
-    screenshot(f"admin-credential-validated-{size}")
+    save_screenshot(page, f"admin-credential-validated-{size}")
 
     # The peer's change page, with credentials, weekly hours and overrides inline.
     page.goto(f"/admin/peers/peer/{peer.pk}/change/")
@@ -105,7 +104,7 @@ def test_staff_verify_an_agency_and_validate_a_credential_in_the_admin(
     expect(events).to_contain_text(re.compile(r"E[SD]T"))
     assert "UTC" not in events.inner_text()
     check_page(page, "request change page", size=size, problems=problems)
-    screenshot(f"admin-request-{size}")
+    save_screenshot(page, f"admin-request-{size}")
     context.close()
     assert problems == [], "\n".join(problems)
 

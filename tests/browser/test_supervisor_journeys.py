@@ -12,7 +12,7 @@ from core.choices import Need, OrganisationStatus
 from peers.models import Credential
 from peers.services import create_peer
 from tests.agencies.factories import AgencyMembershipFactory
-from tests.browser.conftest import log_in
+from tests.browser.conftest import SCREENSHOTS, log_in
 from tests.browser.test_accessibility import _violations
 from tests.peers.factories import CredentialFactory, always_available, credential_type, language
 from tests.world import seed_reference_data
@@ -20,6 +20,12 @@ from tests.world import seed_reference_data
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def save_screenshot(page, name: str) -> None:
+    """A full-page screenshot of this page under var/screenshots/ (the best go to docs/screenshots/)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def check_page(page, where: str, *, problems: list[str]) -> None:
@@ -33,7 +39,7 @@ def check_page(page, where: str, *, problems: list[str]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_a_supervisor_keeps_the_roster_and_weekly_hours_from_a_phone(browser, live_server, size, screenshot):
+def test_a_supervisor_keeps_the_roster_and_weekly_hours_from_a_phone(browser, live_server, size):
     seed_reference_data()
     membership = AgencyMembershipFactory(
         user__username="supervisor",
@@ -81,14 +87,12 @@ def test_a_supervisor_keeps_the_roster_and_weekly_hours_from_a_phone(browser, li
     page.goto("/roster/")
     expect(page.get_by_role("link", name="Rosa Delgado-Hernández")).to_be_visible()
     check_page(page, "roster", problems=problems)
-    screenshot_path = screenshot.directory / f"supervisor-roster-{size}.png"
-    screenshot.directory.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshot_path), full_page=True)
+    save_screenshot(page, f"supervisor-roster-{size}")
 
     page.get_by_role("link", name="Rosa Delgado-Hernández").click()
     expect(page.get_by_role("heading", name="Rosa Delgado-Hernández")).to_be_visible()
     check_page(page, "peer detail", problems=problems)
-    page.screenshot(path=str(screenshot.directory / f"supervisor-peer-{size}.png"), full_page=True)
+    save_screenshot(page, f"supervisor-peer-{size}")
 
     # Removing a credential asks first; "Keep it" keeps it.
     page.get_by_role("link", name="Remove NYCPS NYCPS-55120").click()
@@ -118,7 +122,7 @@ def test_a_supervisor_keeps_the_roster_and_weekly_hours_from_a_phone(browser, li
     page.get_by_label("Start of window 4", exact=True).fill("09:00")
     page.get_by_label("End of window 4", exact=True).fill("17:00")
     check_page(page, "weekly hours with a fourth row", problems=problems)
-    page.screenshot(path=str(screenshot.directory / f"supervisor-hours-{size}.png"), full_page=True)
+    save_screenshot(page, f"supervisor-hours-{size}")
     page.get_by_role("button", name="Save weekly hours").click()
     expect(page.get_by_text("Weekly hours saved.")).to_be_visible()
     assert sorted(rosa.windows.values_list("weekday", "start")) == [
@@ -144,6 +148,6 @@ def test_a_supervisor_keeps_the_roster_and_weekly_hours_from_a_phone(browser, li
     page.goto(f"/reports/agency/?need={Need.SUBSTANCE_USE}")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     check_page(page, "reports", problems=problems)
-    page.screenshot(path=str(screenshot.directory / f"supervisor-reports-{size}.png"), full_page=True)
+    save_screenshot(page, f"supervisor-reports-{size}")
     context.close()
     assert problems == [], "\n".join(problems)
