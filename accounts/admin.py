@@ -184,7 +184,8 @@ class CountyAdmin(admin.ModelAdmin):
     actions = ["accept"]
 
     @admin.action(
-        description="Accept the selected counties (every organisation may choose them)", permissions=["change"]
+        description="Accept the selected counties (every organisation may choose them)",
+        permissions=["change"],
     )
     def accept(self, request: HttpRequest, queryset: QuerySet) -> None:
         accepted = accept_counties(counties=list(queryset), actor=request.user)

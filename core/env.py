@@ -63,6 +63,14 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return value
 
 
+def env_fraction(name: str, default: float) -> float:
+    """A finite number from 0 to 1 (a share, a rate): NaN, infinities and values outside refused."""
+    value = env_float(name, default, minimum=0.0)
+    if not math.isfinite(value) or value > 1:
+        raise ImproperlyConfigured(f"{name} must be a number from 0 to 1, not {os.environ.get(name)!r}.")
+    return value
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -53,10 +53,13 @@ def simulator(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     locations = list(selectors.simulator_locations(query=query)[:SIMULATOR_PAGE_SIZE])
+    live = selectors.live_requests()
+    alerted = selectors.alerted_codes(live=live)
+    peers = [(peer, alerted.get(peer.pk, [])) for peer in page.object_list]
     return render(
         request,
         "demo/simulator.html",
-        {"form": form, "query": query, "page": page, "locations": locations},
+        {"form": form, "query": query, "page": page, "peers": peers, "locations": locations, "live": live},
     )
 
 

@@ -5,8 +5,11 @@ The workflow fields are never edited by hand here (every change goes through
 and note as the only editable fields, saved through ``record_follow_up``.
 """
 
+from zoneinfo import ZoneInfo
+
 from django.contrib import admin, messages
 from django.template.loader import render_to_string
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from peer_requests import services
@@ -69,11 +72,19 @@ class AlertInline(admin.TabularInline):
 
 
 class RequestEventInline(admin.TabularInline):
+    """The timeline, in the location's time zone (the change page renders in it), with the
+    zone's abbreviation on every time; each row's str() (a bare time) is left out."""
+
     model = RequestEvent
     extra = 0
     can_delete = False
-    fields = ("at", "kind", "peer", "actor", "detail")
+    fields = ("local_time", "kind", "peer", "actor", "detail")
     readonly_fields = fields
+    hide_original_text = True  # read by templates/admin/edit_inline/tabular.html
+
+    @admin.display(description="time", ordering="at")
+    def local_time(self, event: RequestEvent) -> str:
+        return formats.date_format(timezone.localtime(event.at), "M j, Y, H:i:s T")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("peer", "actor")
@@ -134,6 +145,20 @@ class PeerRequestAdmin(admin.ModelAdmin):
         if len(term) == PeerRequest._meta.get_field("code").max_length and term.isdigit():
             return queryset.filter(code=term), False
         return super().get_search_results(request, queryset, search_term)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Render every time on the page in the location's zone (settings.TIME_ZONE without one)."""
+        location_zone = (
+            PeerRequest.objects.filter(pk=object_id).values_list("location__timezone", flat=True).first()
+            if str(object_id).isdigit()
+            else None
+        )
+        zone = ZoneInfo(location_zone) if location_zone else timezone.get_default_timezone()
+        with timezone.override(zone):
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        return response
 
     def has_add_permission(self, request) -> bool:
         return False  # requests are submitted through the request form (or "on behalf" by staff)

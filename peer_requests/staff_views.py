@@ -11,6 +11,7 @@ from accounts.permissions import staff_required
 from peer_requests import selectors, services
 from peer_requests.forms import FollowUpForm
 from peer_requests.services import DispatchError
+from peers.selectors import credentials_awaiting_validation
 from sms import selectors as sms_selectors
 
 PAGE_SIZE = 50
@@ -18,14 +19,14 @@ PAGE_SIZE = 50
 
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "staff/home.html",
-        {
-            "counts": selectors.staff_counts(),
-            "provider_trouble_since": sms_selectors.provider_trouble(now=timezone.now()),
-        },
-    )
+    """What waits for Peer-RX staff: live requests, follow-ups, organisations and credentials to
+    verify (each count links to the list to act on), and whether texts reach the SMS provider."""
+    context = {
+        "counts": selectors.staff_counts(),
+        "credentials_awaiting_validation": credentials_awaiting_validation().count(),
+        "provider_trouble_since": sms_selectors.provider_trouble(now=timezone.now()),
+    }
+    return render(request, "staff/home.html", context)
 
 
 @staff_required

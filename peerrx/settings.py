@@ -16,6 +16,7 @@ from core.env import (
     env_choice,
     env_database_url,
     env_float,
+    env_fraction,
     env_import_path,
     env_int,
     env_list,
@@ -38,7 +39,10 @@ SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
 # Where people and Twilio reach Peer-RX: links in texts and emails, and the URL Twilio signs.
-DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+# The port `make run` serves on (Procfile.dev); the public URL's local default follows it, so links
+# in texts and status callbacks point at the running server.
+PEERRX_PORT = env_int("PEERRX_PORT", 8000, minimum=1)
+DEFAULT_PUBLIC_BASE_URL = f"http://127.0.0.1:{PEERRX_PORT}"
 PEERRX_PUBLIC_BASE_URL = env_url("PEERRX_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)
 
 if not DEBUG:
@@ -143,6 +147,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.role",
+                "demo.context_processors.phone_simulator",
             ],
         },
     },
@@ -409,6 +414,8 @@ PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
 PEERRX_SIGNUPS_PER_HOUR = env_int("PEERRX_SIGNUPS_PER_HOUR", 5, minimum=1)
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
+# The console backend reports every text delivered, except this share: undelivered, 30003.
+PEERRX_CONSOLE_SMS_FAILURE_RATE = env_fraction("PEERRX_CONSOLE_SMS_FAILURE_RATE", 0.0)
 # Replies nobody asked for (usage hints and the like) to one number: beyond these Peer-RX stays
 # silent, so an auto-responder cannot start a loop. A few an hour helps a peer who mistypes.
 PEERRX_PASSIVE_REPLIES_PER_HOUR = env_int("PEERRX_PASSIVE_REPLIES_PER_HOUR", 3, minimum=0)

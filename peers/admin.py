@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.admin_a11y import LabelledDateTimesMixin
 from accounts.services import record_audit
 from peers import selectors, services
 from peers.exports import consent_csv
@@ -112,7 +113,7 @@ class CredentialInline(admin.TabularInline):
 
 
 @admin.register(Peer)
-class PeerAdmin(admin.ModelAdmin):
+class PeerAdmin(LabelledDateTimesMixin, admin.ModelAdmin):
     list_display = ("full_name", "agency", "phone", "is_active", "opted_out", "language_list", "created_at")
     list_filter = ("agency", "is_active", OptedOutFilter, "age_range", "gender")
     list_select_related = ("agency",)
@@ -167,14 +168,15 @@ class PeerAdmin(admin.ModelAdmin):
 
 @admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
+    # Status next to the peer, so it is on screen at 1280 px whatever the names' lengths.
     list_display = (
         "peer",
-        "agency",
+        "status",
         "type",
+        "expires_on",
+        "agency",
         "number",
         "issued_on",
-        "expires_on",
-        "status",
         "validated_by",
         "validated_at",
     )

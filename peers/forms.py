@@ -119,7 +119,31 @@ class BaseWeekFormSet(forms.BaseFormSet):
         return [spec for form in self.forms if (spec := form.spec()) is not None]
 
 
-WeekFormSet = forms.formset_factory(WindowForm, formset=BaseWeekFormSet, extra=3, can_delete=True, max_num=60)
+# A week holds at most this many windows (seven days cut into ten windows each is plenty);
+# "Add another window" adds empty rows up to it, and more are refused as too many forms.
+MAX_WINDOWS = 70
+WeekFormSet = forms.formset_factory(
+    WindowForm,
+    formset=BaseWeekFormSet,
+    extra=3,
+    can_delete=True,
+    max_num=MAX_WINDOWS,
+    validate_max=True,
+)
+# The name of the "Add another window" button: a POST carrying it adds a row and saves nothing.
+ADD_WINDOW = "add_window"
+
+
+def with_another_window(data, *, prefix: str) -> dict:
+    """The posted week grid with one more empty row (the rows typed so far are kept as typed)."""
+    data = data.copy()
+    total_key = f"{prefix}-TOTAL_FORMS"
+    try:
+        total = int(data.get(total_key, 0))
+    except (TypeError, ValueError):
+        total = 0
+    data[total_key] = str(max(0, min(total, MAX_WINDOWS - 1)) + 1)
+    return data
 
 
 def week_formset_initial(windows) -> list[dict]:

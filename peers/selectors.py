@@ -285,8 +285,18 @@ def roster(*, agency: Agency, at: dt.datetime) -> QuerySet[Peer]:
     return with_availability(at=at, queryset=peers).order_by("-is_active", "last_name", "first_name", "id")
 
 
+def with_qualifying_credential(*, today: dt.date, queryset: QuerySet[Peer]) -> QuerySet[Peer]:
+    """Peers holding a credential that counts on ``today`` for some need: validated, unexpired
+    and of a type that qualifies for mental health or substance use (as ``eligible_peers``
+    asks for one need). A credential awaiting validation does not count."""
+    any_need = need_condition(Need.CO_OCCURRING)
+    counting = qualifying_credentials(today=today).filter(peer=OuterRef("pk")).filter(any_need)
+    return queryset.filter(Exists(counting))
+
+
 def available_now(*, agency: Agency, at: dt.datetime) -> QuerySet[Peer]:
-    """The agency's active peers available at ``at``, with what a supervisor needs to see."""
+    """The agency's active peers available at ``at`` who could be alerted by their credentials
+    (``with_qualifying_credential``), with what a supervisor needs to see."""
     current_overrides = Prefetch(
         "overrides",
         queryset=AvailabilityOverride.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by(
@@ -294,7 +304,10 @@ def available_now(*, agency: Agency, at: dt.datetime) -> QuerySet[Peer]:
         ),
         to_attr="current_overrides",
     )
-    peers = agency_peers(agency=agency).filter(is_active=True)
+    today = timezone.localdate(at)
+    peers = with_qualifying_credential(
+        today=today, queryset=agency_peers(agency=agency).filter(is_active=True)
+    )
     return available_peers(at=at, queryset=peers).prefetch_related(
         _credentials_prefetch(today=timezone.localdate(at)), "languages", current_overrides
     )
@@ -346,6 +359,11 @@ def _seconds(value: dt.time) -> int:
     return value.hour * 3600 + value.minute * 60 + value.second
 
 
+def credentials_awaiting_validation() -> QuerySet[Credential]:
+    """Every credential the Peer-RX team has still to validate or reject (the staff home's count)."""
+    return Credential.objects.filter(status=Credential.Status.PENDING)
+
+
 # --- the agency's dashboard ---------------------------------------------------------------
 
 # Credentials expiring within this many days are flagged on the dashboard.
@@ -383,7 +401,12 @@ def agency_overview(*, agency: Agency, now: dt.datetime | None = None) -> Agency
         agency=agency,
         counties=counties_served(agency=agency),
         active_peers=active.count(),
-        available_now=available_peers(at=now, queryset=active.filter(opted_out_at__isnull=True)).count(),
+        available_now=available_peers(
+            at=now,
+            queryset=with_qualifying_credential(
+                today=today, queryset=active.filter(opted_out_at__isnull=True)
+            ),
+        ).count(),
         pending_credentials=credentials["pending"],
         expiring_credentials=credentials["expiring"],
         supervisors=AgencyMembership.objects.filter(agency=agency, user__is_active=True).count(),

@@ -25,12 +25,14 @@ from accounts.services import record_audit
 from peers import consent, selectors, services
 from peers.exports import consent_csv as consent_csv_response
 from peers.forms import (
+    ADD_WINDOW,
     AvailableForHoursForm,
     CredentialForm,
     PeerForm,
     UnavailableUntilForm,
     WeekFormSet,
     week_formset_initial,
+    with_another_window,
 )
 from peers.models import AvailabilityOverride, Credential, Peer
 
@@ -230,13 +232,21 @@ def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @supervisor_view
-@require_POST
+@require_http_methods(["GET", "POST"])
 def credential_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks "remove this credential?" (what it means for alerts); POST removes it."""
     credential = _credential(request, pk)
-    peer_id = credential.peer_id
+    peer = credential.peer
+    if request.method == "GET":
+        counts = selectors.credential_counts(credential=credential, today=timezone.localdate())
+        return render(
+            request,
+            "peers/credential_remove.html",
+            {"credential": credential, "peer": peer, "counts_today": counts},
+        )
     services.remove_credential(credential=credential, actor=request.user)
-    messages.success(request, "Credential removed.")
-    return redirect("peers:peer_detail", pk=peer_id)
+    messages.success(request, f"The {credential.type.code} credential of {peer} was removed.")
+    return redirect("peers:peer_detail", pk=peer.pk)
 
 
 @never_cache
@@ -266,6 +276,12 @@ def credential_document(request: HttpRequest, pk: int) -> FileResponse:
 def hours(request: HttpRequest, pk: int) -> HttpResponse:
     peer = _peer(request, pk)
     windows = list(peer.windows.all())
+    if request.method == "POST" and ADD_WINDOW in request.POST:
+        # "Add another window": the same rows as typed, plus one empty row; nothing is saved yet.
+        formset = WeekFormSet(data=with_another_window(request.POST, prefix="hours"), prefix="hours")
+        if not formset.management_form.is_valid():  # a tampered form: start again from the saved hours
+            formset = WeekFormSet(initial=week_formset_initial(windows), prefix="hours")
+        return _hours_page(request, peer, windows, formset, adding_window=True)
     formset = WeekFormSet(request.POST or None, initial=week_formset_initial(windows), prefix="hours")
     if request.method == "POST" and formset.is_valid():
         try:
@@ -275,12 +291,20 @@ def hours(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Weekly hours saved.")
             return redirect("peers:peer_detail", pk=peer.pk)
+    return _hours_page(request, peer, windows, formset)
+
+
+def _hours_page(
+    request: HttpRequest, peer: Peer, windows: list, formset: WeekFormSet, *, adding_window: bool = False
+) -> HttpResponse:
     return render(
         request,
         "peers/hours.html",
         {
             "peer": peer,
             "formset": formset,
+            "add_window": ADD_WINDOW,
+            "adding_window": adding_window,
             "coverage": list(enumerate(selectors.week_coverage(windows))),
             "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         },

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -80,7 +82,39 @@ def send(message: Outgoing) -> str:
 def _send_console(message: Outgoing) -> str:
     provider_sid = f"console-{uuid.uuid4().hex}"
     logger.info("SMS (console) to %s [%s]: %s", message.to, provider_sid, SmsBody(message.body))
+    _report_console_delivery(message)
     return provider_sid
+
+
+# The console's failures look like Twilio's commonest: a handset that is off or out of coverage.
+CONSOLE_FAILURE_STATUS = "undelivered"
+CONSOLE_FAILURE_CODE = "30003"
+_console_random: Callable[[], float] = random.random  # replaced in tests
+
+
+def console_delivery_outcome() -> tuple[str, str]:
+    """What the console "carrier" reports for one text: ``(status, error code)``.
+
+    "delivered", or, for a ``PEERRX_CONSOLE_SMS_FAILURE_RATE`` share of texts, "undelivered"
+    with 30003, so local counts and pages look as they will with Twilio.
+    """
+    rate = settings.PEERRX_CONSOLE_SMS_FAILURE_RATE
+    if rate > 0 and _console_random() < rate:
+        return CONSOLE_FAILURE_STATUS, CONSOLE_FAILURE_CODE
+    return "delivered", ""
+
+
+def _report_console_delivery(message: Outgoing) -> None:
+    """Report the console text's delivery as Twilio's status callback would: after the send has
+    committed, through the service that applies callbacks (so status only moves forward and a
+    failure reaches the refusal handler)."""
+    # Imported here: the outbox (sms.services) imports this module.
+    from sms.services import record_delivery_status
+
+    status, error_code = console_delivery_outcome()
+    transaction.on_commit(
+        lambda: record_delivery_status(message_id=message.message_id, status=status, error_code=error_code)
+    )
 
 
 # --- Twilio --------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from peers.models import AvailabilityOverride, Credential, Peer
+from peers.services import validate_credential
+from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyMembershipFactory
 from tests.browser.conftest import assert_every_field_labelled, log_in
 from tests.world import seed_reference_data
@@ -69,6 +71,11 @@ def test_it_adds_a_peer_with_credential_and_hours_then_marks_them_unavailable(pa
     page.goto("/roster/")
     expect(page.get_by_role("link", name="Rosa Delgado")).to_be_visible()
     screenshot("journey3-roster")
+
+    # A credential awaiting validation does not make her alertable, so "available now" leaves her out.
+    page.goto("/roster/available/")
+    expect(page.get_by_text("Nobody is available right now.")).to_be_visible()
+    validate_credential(credential=credential, actor=StaffUserFactory())
 
     page.goto("/roster/available/")
     row = page.get_by_role("row").filter(has_text="Rosa Delgado")

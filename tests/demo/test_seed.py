@@ -164,6 +164,12 @@ class TestSeedDemoCommand:
             assert f"  {username} " in out.getvalue()
         assert DEMO_PASSWORD in out.getvalue()
 
+    def test_it_prints_the_address_the_server_answers_on(self, settings):
+        settings.PEERRX_PUBLIC_BASE_URL = "http://127.0.0.1:8401"
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        assert "Log in at http://127.0.0.1:8401/ with:" in out.getvalue()
+
 
 class TestDemoSecondFactor:
     def test_the_demo_staff_login_has_an_authenticator_with_the_published_key(self, demo):

@@ -69,3 +69,32 @@ class TestSimulatorLocations:
         wanted = LocationFactory(name="Orange Regional ED")
         LocationFactory(name="Elsewhere Clinic")
         assert list(selectors.simulator_locations(query="orange")) == [wanted]
+
+
+class TestOutcomeLabel:
+    @pytest.mark.parametrize(
+        ("code", "label"),
+        [
+            ("assigned", "Assigned to this peer"),
+            ("withdrawn_reopened", "Withdrew: the request is open again"),
+            ("bad_hours_silenced", "Hours not understood (no reply: too many unasked-for replies)"),
+            ("something_new", "something new"),
+        ],
+    )
+    def test_it_says_an_outcome_in_words(self, code, label):
+        assert selectors.outcome_label(code) == label
+
+    def test_every_outcome_the_reply_handler_returns_has_words(self):
+        from peer_requests.services import EncounterOutcomeRecorded, NoOutcome, WithdrawOutcome, YesOutcome
+
+        codes = {
+            str(o)
+            for enum in (YesOutcome, NoOutcome, WithdrawOutcome, EncounterOutcomeRecorded)
+            for o in enum
+        }
+        assert codes - set(selectors.OUTCOME_LABELS) == set()
+
+    def test_every_passive_outcome_has_words(self):
+        from peer_requests.replies import PASSIVE_OUTCOMES
+
+        assert PASSIVE_OUTCOMES - set(selectors.OUTCOME_LABELS) == set()

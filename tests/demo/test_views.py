@@ -5,11 +5,14 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from core.choices import OrganisationStatus
+from peer_requests.models import Alert, RequestStatus
 from sms import transport
 from sms.models import InboundMessage, OutboundMessage
 from tests.accounts.factories import StaffUserFactory, UserFactory
 from tests.agencies.factories import AgencyMembershipFactory
 from tests.locations.factories import LocationFactory, LocationMembershipFactory
+from tests.peer_requests.factories import AlertFactory, PeerRequestFactory
 from tests.peers.factories import PeerFactory
 from tests.sms.factories import T0, InboundMessageFactory, OutboundMessageFactory
 
@@ -90,13 +93,64 @@ class TestSimulatorPages:
     def test_it_lists_peers_in_constant_queries(self, staff_client, django_assert_num_queries):
         PeerFactory.create_batch(2)
         LocationFactory.create_batch(2)
+        AlertFactory(request=PeerRequestFactory(), peer=PeerFactory())
         staff_client.get(reverse("demo:simulator"))  # warm up the session
-        with django_assert_num_queries(5) as few:
+        with django_assert_num_queries(7) as few:
             staff_client.get(reverse("demo:simulator"))
         PeerFactory.create_batch(10)
         LocationFactory.create_batch(10)
+        for _ in range(3):
+            AlertFactory(request=PeerRequestFactory(), peer=PeerFactory())
         with django_assert_num_queries(len(few)):
             assert staff_client.get(reverse("demo:simulator")).status_code == 200
+
+    def test_it_marks_which_peers_were_alerted_for_each_live_request(self, staff_client):
+        alerted = PeerFactory(first_name="Alerted", last_name="Peer")
+        replied = PeerFactory(first_name="Replied", last_name="Peer")
+        PeerFactory(first_name="Quiet", last_name="Peer")
+        live = PeerRequestFactory(code="4821", status=RequestStatus.OPEN)
+        AlertFactory(request=live, peer=alerted)
+        AlertFactory(request=live, peer=replied, response=Alert.Response.YES)
+        over = PeerRequestFactory(code="5555", status=RequestStatus.EXPIRED)
+        AlertFactory(request=over, peer=PeerFactory(first_name="Earlier", last_name="Peer"))
+        response = staff_client.get(reverse("demo:simulator"))
+        [entry] = response.context["live"]
+        assert entry.request == live
+        assert {alert.peer for alert in entry.alerts} == {alerted, replied}
+        marks = {peer.first_name: codes for peer, codes in response.context["peers"]}
+        assert marks == {"Alerted": ["4821"], "Replied": ["4821"], "Quiet": [], "Earlier": []}
+        content = response.content.decode()
+        assert "Request 4821" in content and "Alerted · 4821" in content
+        assert "Request 5555" not in content
+
+    def test_it_shows_what_peer_rx_made_of_a_reply_in_words(self, staff_client):
+        peer = PeerFactory()
+        InboundMessageFactory(
+            from_number=str(peer.phone), body="YES 4821", outcome="yes_recorded", handled_at=T0
+        )
+        InboundMessageFactory(
+            from_number=str(peer.phone), body="hello?", outcome="unknown_silenced", handled_at=T0
+        )
+        content = staff_client.get(reverse("demo:simulator_peer", args=[peer.pk])).content.decode()
+        assert "YES recorded: in the running for the choice" in content
+        assert "Not understood: usage hint sent (no reply: too many unasked-for replies)" in content
+        assert "yes_recorded" not in content
+
+    def test_the_navigation_links_the_simulator_only_when_it_is_on(self, client, settings):
+        client.force_login(StaffUserFactory())
+        link = f'href="{reverse("demo:simulator")}"'
+        assert link in client.get(reverse("staff:home")).content.decode()
+        settings.PEERRX_PHONE_SIMULATOR = False
+        assert link not in client.get(reverse("staff:home")).content.decode()
+
+    def test_the_navigation_links_it_for_a_supervisor_in_debug_only(self, client, settings):
+        membership = AgencyMembershipFactory(agency__status=OrganisationStatus.VERIFIED)
+        client.force_login(membership.user)
+        link = f'href="{reverse("demo:simulator")}"'
+        settings.DEBUG = False
+        assert link not in client.get(reverse("peers:roster")).content.decode()
+        settings.DEBUG = True
+        assert link in client.get(reverse("peers:roster")).content.decode()
 
     def test_it_shows_a_peers_inbox_newest_first_in_constant_queries(
         self, staff_client, django_assert_num_queries

@@ -142,3 +142,20 @@ class TestHeartbeatAdmin:
         response = client.get(reverse("admin:peer_requests_heartbeat_changelist"))
         assert response.status_code == 200
         assert "sweeper" in response.content.decode()
+
+
+class TestTimesInTheLocationsZone:
+    def test_the_timeline_shows_local_times_with_the_zone_and_no_utc_beside_them(self, client, staff):
+        peer_request = PeerRequestFactory(location__timezone="America/Chicago")
+        RequestEventFactory(request=peer_request, at=dt.datetime(2026, 1, 5, 15, 4, 5, tzinfo=dt.UTC))
+        page = client.get(change_url(peer_request)).content.decode()
+        assert "Jan 5, 2026, 09:04:05 CST" in page
+        assert "15:04:05" not in page  # the event's str(), a bare UTC time, is left out
+
+    def test_every_time_on_the_page_is_in_the_locations_zone(self, client, staff):
+        peer_request = PeerRequestFactory(
+            location__timezone="America/Los_Angeles",
+            created_at=dt.datetime(2026, 7, 1, 18, 30, tzinfo=dt.UTC),
+        )
+        page = client.get(change_url(peer_request)).content.decode()
+        assert "11:30" in page  # created at, in Pacific daylight time

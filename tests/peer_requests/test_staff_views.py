@@ -8,10 +8,12 @@ from django.urls import reverse
 from accounts.models import AuditEntry
 from core.choices import OrganisationStatus
 from peer_requests.models import PeerRequest, RequestEvent, RequestStatus
+from peers.models import Credential
 from tests.accounts.factories import StaffUserFactory
 from tests.agencies.factories import AgencyFactory, AgencyMembershipFactory
 from tests.locations.factories import LocationFactory, LocationMembershipFactory
 from tests.peer_requests.factories import PeerRequestFactory
+from tests.peers.factories import CredentialFactory
 from tests.world import T0
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +63,24 @@ class TestHome:
         counts = client.get(reverse("staff:home")).context["counts"]
         assert (counts.active_requests, counts.follow_ups_due) == (2, 1)
         assert (counts.pending_locations, counts.pending_agencies, counts.pending_organisations) == (1, 2, 3)
+
+    def test_it_counts_credentials_awaiting_validation_and_links_each_count_to_its_admin_list(
+        self, client, staff, django_assert_num_queries
+    ):
+        CredentialFactory(status=Credential.Status.PENDING)
+        CredentialFactory(status=Credential.Status.PENDING)
+        CredentialFactory(status=Credential.Status.VALIDATED)
+        CredentialFactory(status=Credential.Status.REJECTED)
+        client.force_login(staff)
+        client.get(reverse("staff:home"))  # the session and the user are cached from here
+        with django_assert_num_queries(6):
+            response = client.get(reverse("staff:home"))
+        assert response.context["credentials_awaiting_validation"] == 2
+        body = response.content.decode()
+        assert f"{reverse('admin:peers_credential_changelist')}?status__exact=pending" in body
+        assert f"{reverse('admin:locations_location_changelist')}?status__exact=pending" in body
+        assert f"{reverse('admin:agencies_agency_changelist')}?status__exact=pending" in body
+        assert 'display-6">2</div><div class="staff-count-label">credentials awaiting validation' in body
 
 
 class TestFollowUps:

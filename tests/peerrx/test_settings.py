@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from core.env import env_bool, env_choice, env_int, env_list
+from core.env import env_bool, env_choice, env_fraction, env_int, env_list
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "a-production-secret-key-that-is-long-enough-0123456789"
@@ -208,6 +208,30 @@ class TestEnvReaders:
     def test_it_splits_lists_and_drops_blanks(self, monkeypatch):
         monkeypatch.setenv("HOSTS", " a.example, ,b.example ")
         assert env_list("HOSTS") == ["a.example", "b.example"]
+
+    @pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "1.5", "-0.1", "a lot"])
+    def test_a_fraction_is_a_finite_number_from_0_to_1(self, monkeypatch, raw):
+        monkeypatch.setenv("PEERRX_CONSOLE_SMS_FAILURE_RATE", raw)
+        with pytest.raises(ImproperlyConfigured, match="PEERRX_CONSOLE_SMS_FAILURE_RATE must be"):
+            env_fraction("PEERRX_CONSOLE_SMS_FAILURE_RATE", 0.0)
+
+    @pytest.mark.parametrize(("raw", "value"), [("0", 0.0), ("0.05", 0.05), ("1", 1.0), ("", 0.0)])
+    def test_it_reads_a_fraction(self, monkeypatch, raw, value):
+        monkeypatch.setenv("PEERRX_CONSOLE_SMS_FAILURE_RATE", raw)
+        assert env_fraction("PEERRX_CONSOLE_SMS_FAILURE_RATE", 0.0) == value
+
+    def test_the_public_url_follows_peerrx_port_in_local_runs(self):
+        env = {**_inherited_env(), "DEBUG": "true", "PEERRX_PORT": "8401"}
+        env.pop("PEERRX_PUBLIC_BASE_URL", None)
+        env["DJANGO_SETTINGS_MODULE"] = "peerrx.settings"
+        code = (
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.PEERRX_PUBLIC_BASE_URL)"
+        )
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.stdout.strip() == "http://127.0.0.1:8401", result.stderr
 
     def test_it_limits_choices(self, monkeypatch):
         monkeypatch.setenv("SMS_BACKEND", "carrier-pigeon")

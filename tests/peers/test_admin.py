@@ -294,3 +294,30 @@ class TestEditingAReviewedCredential:
         )
         credential.refresh_from_db()
         assert (credential.type, credential.status) == (other_type, Credential.Status.PENDING)
+
+
+class TestAccessibleAdmin:
+    def test_every_inline_field_on_the_peer_page_is_named_by_its_row(self, admin_client):
+        peer = PeerFactory()
+        CredentialFactory(peer=peer)
+        AvailabilityWindowFactory(peer=peer)
+        AvailabilityWindowFactory(peer=peer, weekday=1)
+        page = admin_client.get(reverse("admin:peers_peer_change", args=[peer.pk])).content.decode()
+        for name in ("Weekday, row 1", "Weekday, row 2", "Start, row 2", "End, row 1", "Delete, row 1"):
+            assert f'aria-label="{name}"' in page, name
+        assert 'aria-label="Type, row 1"' in page  # the credential's
+
+    def test_the_peers_date_and_time_inputs_each_have_a_name(self, admin_client):
+        peer = PeerFactory()
+        page = admin_client.get(reverse("admin:peers_peer_change", args=[peer.pk])).content.decode()
+        assert 'aria-label="Opted out at, date"' in page
+        assert 'aria-label="Opted out at, time"' in page
+
+    def test_the_credential_list_shows_status_right_after_the_peer(self, admin_client):
+        CredentialFactory(status=Credential.Status.PENDING)
+        response = admin_client.get(reverse("admin:peers_credential_changelist"))
+        assert list(response.context["cl"].list_display)[:3] == ["action_checkbox", "peer", "status"]
+
+    def test_the_admin_loads_peer_rxs_stylesheet_and_script(self, admin_client):
+        page = admin_client.get(reverse("admin:index")).content.decode()
+        assert "css/admin.css" in page and "js/admin-a11y.js" in page

@@ -53,6 +53,15 @@ class TestAgencyOverview:
         assert overview.supervisors == 1
         assert [county.name for county in overview.counties] == ["Orange", "Ulster"]
 
+    def test_available_now_leaves_out_a_peer_whose_credential_awaits_validation(self):
+        agency = AgencyFactory()
+        awaiting = PeerFactory(agency=agency)
+        AvailabilityWindowFactory(peer=awaiting, weekday=0, start=dt.time(9), end=dt.time(17))
+        CredentialFactory(peer=awaiting, status="pending")
+        assert agency_overview(agency=agency, now=MONDAY_10AM).available_now == 0
+        CredentialFactory(peer=awaiting)
+        assert agency_overview(agency=agency, now=MONDAY_10AM).available_now == 1
+
     def test_it_runs_the_same_queries_for_any_roster(self, django_assert_num_queries):
         agency = AgencyFactory()
         with django_assert_num_queries(5):

@@ -511,11 +511,36 @@ class TestAvailableNow:
         )
         inactive = PeerFactory(agency=agency, is_active=False)
         always_available(inactive)
-        always_available(PeerFactory())  # another agency's
+        other_agencys = PeerFactory()
+        always_available(other_agencys)
+        for peer in (by_hours, by_override, inactive, other_agencys):
+            CredentialFactory(peer=peer)
         peers = {p.pk: p for p in available_now(agency=agency, at=at)}
         assert set(peers) == {by_hours.pk, by_override.pk}
         assert peers[by_override.pk].current_overrides == [override]
         assert peers[by_hours.pk].current_overrides == []
+
+    def test_it_leaves_out_peers_whose_credentials_do_not_count(self):
+        agency = AgencyFactory()
+        at = utc(2026, 1, 5, 15)
+        validated = PeerFactory(agency=agency, last_name="Validated")
+        CredentialFactory(peer=validated, type=credential_type("NYCPS"))
+        awaiting = PeerFactory(agency=agency, last_name="Awaiting")
+        CredentialFactory(peer=awaiting, status=Credential.Status.PENDING)
+        rejected = PeerFactory(agency=agency, last_name="Rejected")
+        CredentialFactory(peer=rejected, status=Credential.Status.REJECTED)
+        expired = PeerFactory(agency=agency, last_name="Expired")
+        CredentialFactory(peer=expired, expires_on=dt.date(2026, 1, 4))
+        none = PeerFactory(agency=agency, last_name="None")
+        for peer in (validated, awaiting, rejected, expired, none):
+            always_available(peer)
+        assert [p.last_name for p in available_now(agency=agency, at=at)] == ["Validated"]
+
+    def test_it_counts_a_credential_expiring_today(self):
+        peer = PeerFactory()
+        CredentialFactory(peer=peer, expires_on=dt.date(2026, 1, 5))
+        always_available(peer)
+        assert list(available_now(agency=peer.agency, at=utc(2026, 1, 5, 15))) == [peer]
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import AuditEntry
+from peers.forms import MAX_WINDOWS
 from peers.models import AvailabilityOverride, Credential, Peer
 from tests.peers.conftest import PNG, pdf_upload
 from tests.peers.factories import (
@@ -79,6 +80,7 @@ OBJECT_URLS = [
     ("peers:override_unavailable", "post", "peer", 302),
     ("peers:credential_edit", "get", "credential", 200),
     ("peers:credential_edit", "post", "credential", 302),
+    ("peers:credential_remove", "get", "credential", 200),
     ("peers:credential_remove", "post", "credential", 302),
     ("peers:credential_document", "get", "credential", 200),
     ("peers:override_end", "post", "override", 302),
@@ -289,10 +291,21 @@ class TestAvailableNow:
         AvailabilityOverrideFactory(
             peer=off, is_available=False, starts_at=now, ends_at=now + dt.timedelta(hours=2)
         )
+        for peer in (by_hours, by_override, off):
+            CredentialFactory(peer=peer)
         client.force_login(supervisor)
         page = client.get(reverse("peers:available")).content.decode()
         assert "Hours" in page and "Override" in page and "covering a shift" in page
         assert "Off" not in page.replace("Opted out", "")
+
+    def test_it_leaves_out_a_peer_whose_credential_awaits_validation(self, client, supervisor, agency):
+        awaiting = PeerFactory(agency=agency, last_name="Awaiting")
+        always_available(awaiting)
+        CredentialFactory(peer=awaiting, status=Credential.Status.PENDING)
+        client.force_login(supervisor)
+        page = client.get(reverse("peers:available")).content.decode()
+        assert "Awaiting" not in page
+        assert "Nobody is available right now" in page
 
     def test_htmx_gets_just_the_table(self, client, supervisor):
         client.force_login(supervisor)
@@ -501,6 +514,45 @@ class TestCredentialRemove:
         client.post(reverse("peers:credential_remove", args=[credential.pk]))
         assert not Credential.objects.filter(pk=credential.pk).exists()
 
+    def test_it_asks_for_confirmation_first_and_removes_nothing_on_get(
+        self, client, supervisor, credential, django_assert_max_num_queries
+    ):
+        client.force_login(supervisor)
+        url = reverse("peers:credential_remove", args=[credential.pk])
+        with django_assert_max_num_queries(6):
+            response = client.get(url)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert f"Remove {credential.peer}'s {credential.type.code} credential?" in page
+        assert '<form method="post">' in page and "Remove the credential" in page
+        assert reverse("peers:peer_detail", args=[credential.peer_id]) in page  # "Keep it"
+        assert Credential.objects.filter(pk=credential.pk).exists()
+
+    def test_it_says_when_the_credential_counts_for_matching_today(self, client, supervisor, peer):
+        counting = CredentialFactory(peer=peer, status=Credential.Status.VALIDATED)
+        client.force_login(supervisor)
+        page = client.get(reverse("peers:credential_remove", args=[counting.pk])).content.decode()
+        assert "counts for matching today" in page
+
+    def test_the_peer_page_links_to_the_confirmation_not_a_one_click_remove(
+        self, client, supervisor, peer, credential
+    ):
+        client.force_login(supervisor)
+        page = client.get(reverse("peers:peer_detail", args=[peer.pk])).content.decode()
+        url = reverse("peers:credential_remove", args=[credential.pk])
+        assert f'href="{url}"' in page
+        assert f'action="{url}"' not in page
+
+    def test_an_outsider_and_another_agencys_supervisor_cannot_see_the_confirmation(
+        self, client, other_supervisor, credential
+    ):
+        url = reverse("peers:credential_remove", args=[credential.pk])
+        client.force_login(other_supervisor)
+        assert client.get(url).status_code == 404
+        client.logout()
+        assert client.get(url).status_code == 302
+        assert Credential.objects.filter(pk=credential.pk).exists()
+
 
 class TestCredentialDocument:
     def test_it_streams_the_file_as_an_attachment(self, client, supervisor, credential):
@@ -540,6 +592,54 @@ class TestHours:
             (4, dt.time(22), dt.time(6)),
             (5, dt.time(6), dt.time(12)),
         ]
+
+    def test_add_another_window_keeps_the_rows_typed_adds_one_and_saves_nothing(
+        self, client, supervisor, peer
+    ):
+        AvailabilityWindowFactory(peer=peer, weekday=0)
+        client.force_login(supervisor)
+        data = hours_data(
+            *[(str(day % 7), f"{8 + day // 7:02d}:00", f"{9 + day // 7:02d}:00") for day in range(4)]
+        )
+        data["add_window"] = "1"
+        response = client.post(reverse("peers:hours", args=[peer.pk]), data)
+        assert response.status_code == 200
+        formset = response.context["formset"]
+        assert len(formset.forms) == 6  # four typed, the blank row posted, one more
+        page = response.content.decode()
+        assert 'value="11:00"' not in page and 'value="08:00"' in page
+        assert 'name="hours-5-weekday" id="id_hours-5-weekday"' in page
+        assert page.count(" autofocus") == 1
+        assert [w.weekday for w in peer.windows.all()] == [0]  # unchanged until saved
+
+    def test_it_saves_more_than_three_new_windows_at_once(self, client, supervisor, peer):
+        client.force_login(supervisor)
+        rows = [(str(day), "09:00", "17:00") for day in range(7)] + [
+            (str(day), "20:00", "22:00") for day in range(5)
+        ]
+        response = client.post(reverse("peers:hours", args=[peer.pk]), hours_data(*rows))
+        assert response.status_code == 302
+        assert peer.windows.count() == 12
+
+    def test_add_another_window_with_a_broken_management_form_loses_nothing_and_answers(
+        self, client, supervisor, peer
+    ):
+        AvailabilityWindowFactory(peer=peer, weekday=3)
+        client.force_login(supervisor)
+        response = client.post(
+            reverse("peers:hours", args=[peer.pk]), {"hours-TOTAL_FORMS": "many", "add_window": "1"}
+        )
+        assert response.status_code == 200
+        assert len(response.context["formset"].forms) == 4  # the saved window and three empty rows
+        assert [w.weekday for w in peer.windows.all()] == [3]
+
+    def test_adding_windows_stops_at_the_most_a_week_holds(self, client, supervisor, peer):
+        client.force_login(supervisor)
+        data = hours_data(extra_blank=MAX_WINDOWS)
+        data["add_window"] = "1"
+        response = client.post(reverse("peers:hours", args=[peer.pk]), data)
+        assert response.status_code == 200
+        assert len(response.context["formset"].forms) == MAX_WINDOWS
 
     def test_it_drops_rows_marked_for_removal(self, client, supervisor, peer):
         client.force_login(supervisor)

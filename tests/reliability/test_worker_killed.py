@@ -55,7 +55,8 @@ def test_after_a_sigkill_a_new_worker_and_beat_bring_each_request_to_its_outcome
         wait_for(
             lambda: (
                 OutboundMessage.objects.filter(
-                    kind=OutboundMessage.Kind.ALERT, status=OutboundStatus.SENT
+                    kind=OutboundMessage.Kind.ALERT,
+                    status__in=(OutboundStatus.SENT, OutboundStatus.DELIVERED),
                 ).count()
                 == 4
             ),
@@ -88,7 +89,8 @@ def test_after_a_sigkill_a_new_worker_and_beat_bring_each_request_to_its_outcome
         wait_for(
             lambda: (
                 OutboundMessage.objects.filter(
-                    kind=OutboundMessage.Kind.CONFIRMATION, status=OutboundStatus.SENT
+                    kind=OutboundMessage.Kind.CONFIRMATION,
+                    status__in=(OutboundStatus.SENT, OutboundStatus.DELIVERED),
                 )
                 .filter(peer=world.peers[0])
                 .exists()

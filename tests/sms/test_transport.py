@@ -2,8 +2,11 @@ import logging
 
 import pytest
 
-from sms import transport
+from sms import services, transport
+from sms.models import OutboundMessage, OutboundStatus
 from tests.fake_twilio import TEST_MESSAGING_SERVICE_SID, FakeTwilio
+from tests.sms.factories import OutboundMessageFactory
+from tests.sms.test_services import RECEIVED_REFUSALS
 
 pytest_plugins = ["tests.fake_twilio"]
 
@@ -17,6 +20,7 @@ def outgoing(**kwargs) -> transport.Outgoing:
     return transport.Outgoing(**kwargs)
 
 
+@pytest.mark.django_db
 class TestConsoleBackend:
     def test_it_logs_the_text_and_returns_a_console_id(self, settings, caplog):
         settings.SMS_BACKEND = "console"
@@ -144,3 +148,72 @@ class TestSignatures:
         signature = transport.sign(url=self.URL, params=self.PARAMS)
         settings.SMS_SIGNING_TOKEN = "another-token"
         assert not transport.is_valid_signature(url=self.URL, params=self.PARAMS, signature=signature)
+
+
+@pytest.mark.django_db
+class TestConsoleDeliveryReports:
+    """The console backend reports delivery the way Twilio's status callback does."""
+
+    @pytest.fixture(autouse=True)
+    def _console(self, settings):
+        settings.SMS_BACKEND = "console"
+        settings.PEERRX_CONSOLE_SMS_FAILURE_RATE = 0.0
+        settings.SMS_REFUSAL_HANDLER = "tests.sms.test_services.record_refusal"
+        RECEIVED_REFUSALS.clear()
+        yield
+        RECEIVED_REFUSALS.clear()
+
+    def test_it_marks_a_text_delivered_once_the_send_has_committed(self, django_capture_on_commit_callbacks):
+        message = OutboundMessageFactory()
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            assert services.deliver(message_id=message.pk) == OutboundStatus.SENT
+            message.refresh_from_db()
+            assert message.status == OutboundStatus.SENT  # the report waits for the commit
+        assert len(callbacks) == 1
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.DELIVERED
+        assert message.provider_sid.startswith("console-")
+        assert (message.error_code, RECEIVED_REFUSALS) == ("", [])
+
+    def test_with_a_failure_rate_of_one_every_text_is_undelivered_30003_and_refused(
+        self, settings, django_capture_on_commit_callbacks
+    ):
+        settings.PEERRX_CONSOLE_SMS_FAILURE_RATE = 1.0
+        message = OutboundMessageFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.deliver(message_id=message.pk)
+        message.refresh_from_db()
+        assert (message.status, message.error_code) == (OutboundStatus.UNDELIVERED, "30003")
+        assert message.error_message == services.CALLBACK_ERROR_TEXT["30003"]
+        assert message.provider_sid.startswith("console-")  # handed over: never sent again
+        assert [(r.message_id, r.code) for r in RECEIVED_REFUSALS] == [(message.pk, "30003")]
+
+    def test_it_fails_the_share_of_texts_the_rate_names(self, settings, monkeypatch):
+        settings.PEERRX_CONSOLE_SMS_FAILURE_RATE = 0.25
+        draws = iter([0.1, 0.3, 0.9, 0.24, 0.25, 0.7, 0.5, 0.99])
+        monkeypatch.setattr(transport, "_console_random", lambda: next(draws))
+        outcomes = [transport.console_delivery_outcome() for _ in range(8)]
+        assert outcomes.count(("undelivered", "30003")) == 2
+        assert outcomes.count(("delivered", "")) == 6
+
+    def test_a_rate_of_zero_never_draws(self, monkeypatch):
+        monkeypatch.setattr(transport, "_console_random", lambda: pytest.fail("drew a number"))
+        assert transport.console_delivery_outcome() == ("delivered", "")
+
+    def test_the_report_only_moves_the_status_forward(self, django_capture_on_commit_callbacks):
+        message = OutboundMessageFactory()
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.deliver(message_id=message.pk)
+        # A later state (a real failure recorded meanwhile) is not undone by the report.
+        OutboundMessage.objects.filter(pk=message.pk).update(status=OutboundStatus.FAILED)
+        for callback in callbacks:
+            callback()
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.FAILED
+
+    def test_twilio_texts_get_no_console_report(self, twilio_settings, django_capture_on_commit_callbacks):
+        message = OutboundMessageFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.deliver(message_id=message.pk)
+        message.refresh_from_db()
+        assert message.status == OutboundStatus.SENT

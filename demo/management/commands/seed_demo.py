@@ -28,6 +28,8 @@ class Command(BaseCommand):
             if User.objects.exists():
                 raise CommandError("This database has users: seed_demo refuses to add demo logins to it.")
         logins = seed_demo()
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/ with:"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Log in at {settings.PEERRX_PUBLIC_BASE_URL}/ with:")
+        )
         for login in logins:
             self.stdout.write(f"  {login.username:<14} {login.password:<14} {login.role}")
