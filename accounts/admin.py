@@ -88,8 +88,14 @@ class ActorFilter(admin.SimpleListFilter):
         return [(str(user.pk), user.username) for user in actors]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(actor_id=self.value())
+        value = self.value()
+        if value:
+            # A hand-typed ?actor= that is no user's id lists nothing rather than failing.
+            return (
+                queryset.filter(actor_id=int(value))
+                if value.isdigit() and len(value) < 19
+                else queryset.none()
+            )
         return queryset
 
 

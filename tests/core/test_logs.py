@@ -52,6 +52,7 @@ def test_every_handler_in_the_settings_masks():
     assert all("mask_phone_numbers" in handler.get("filters", []) for handler in handlers.values())
 
 
+@pytest.mark.django_db  # the console backend reports the text's delivery once it commits
 def test_a_console_text_is_logged_masked_and_without_its_body(caplog, settings):
     settings.DEBUG = False
     with caplog.at_level(logging.INFO, logger="sms.transport"):

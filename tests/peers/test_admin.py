@@ -297,6 +297,11 @@ class TestEditingAReviewedCredential:
 
 
 class TestAccessibleAdmin:
+    @pytest.fixture
+    def staff_user(self, db):
+        """The peer page's inputs are an operator's: the staff group only reads peers."""
+        return OperatorFactory()
+
     def test_every_inline_field_on_the_peer_page_is_named_by_its_row(self, admin_client):
         peer = PeerFactory()
         CredentialFactory(peer=peer)
