@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from peerrx.errors import init_sentry, parse_admins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PEERRX_VAR_DIR", str(BASE_DIR / "var")))
@@ -271,6 +272,8 @@ PEERRX_ARRIVAL_GRACE_SECONDS = env_int("PEERRX_ARRIVAL_GRACE_SECONDS", 900, mini
 PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25)
 PEERRX_PUBLIC_BASE_URL = env_str("PEERRX_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
+# Whom a location calls when Peer-RX itself fails (the 500 page); empty: none shown.
+PEERRX_SUPPORT_PHONE = env_str("PEERRX_SUPPORT_PHONE").strip()
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
 # Replies nobody asked for (usage hints and the like) to one number: beyond these Peer-RX stays
@@ -313,6 +316,18 @@ PEERRX_MATCH_WEIGHTS = {
     "reply_speed": 5.0,
     "fairness": 10.0,
 }
+
+# --- Error reporting --------------------------------------------------------------------
+# Sentry when SENTRY_DSN is set, and/or mail to ADMINS on a 500 (Django's mail_admins, DEBUG
+# off); either way without phone numbers, text bodies or form fields (peerrx/errors.py).
+SENTRY_DSN = env_str("SENTRY_DSN").strip()
+ADMINS = parse_admins(env_str("PEERRX_ADMINS"))
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+DEFAULT_EXCEPTION_REPORTER_FILTER = "peerrx.error_mail.PrivateExceptionReporterFilter"
+# What the 500 page may promise: "the team has been told" only when someone is.
+PEERRX_ERRORS_REPORTED = bool(SENTRY_DSN or (ADMINS and not DEBUG))
+if SENTRY_DSN:
+    init_sentry(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT"), release=env_str("SENTRY_RELEASE"))
 
 # --- Logging ------------------------------------------------------------------------------
 
