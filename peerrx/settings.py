@@ -218,6 +218,9 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
     CELERY_QUEUE_DIR.mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport with atomic publish and claim (kombu #1551: its worker can die
+    # on a half-written message under a burst); see peerrx/broker.py and docs/operations.md.
+    CELERY_BROKER_TRANSPORT = "peerrx.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
