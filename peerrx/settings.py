@@ -332,6 +332,10 @@ PEERRX_ERRORS_REPORTED = bool(SENTRY_DSN or (ADMINS and not DEBUG))
 if SENTRY_DSN:
     init_sentry(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT"), release=env_str("SENTRY_RELEASE"))
 
+# --- Metrics ------------------------------------------------------------------------------
+# /metrics (Prometheus) answers only with "Authorization: Bearer <this>"; empty: no endpoint.
+PEERRX_METRICS_TOKEN = env_str("PEERRX_METRICS_TOKEN").strip()
+
 # --- Logging ------------------------------------------------------------------------------
 
 LOGGING = {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agencies.urls import urlpatterns as agency_urls
-from peerrx import views
+from peerrx import metrics, views
 from peers.views import agency_home
 
 handler404 = "peerrx.views.page_not_found"
@@ -12,6 +12,7 @@ handler500 = "peerrx.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("locations/", include("locations.urls")),
