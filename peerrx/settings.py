@@ -245,6 +245,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes every database connection before and after each task (a new
+# PostgreSQL connection per task, the largest cost of a reply). Workers keep them instead and
+# check them around each task as Django does around each request (peerrx/celery.py):
+# DB_CONN_MAX_AGE, and a health check before first use, so a restarted PostgreSQL costs one
+# failed check, not a failed task. The fix-up's own count-based reuse is switched off by this.
+CELERY_DB_REUSE_MAX = 2**62
 
 # --- Peer-RX ------------------------------------------------------------------------------
 
