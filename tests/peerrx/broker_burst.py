@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peerrx.settings")
-app = Celery("broker_burst")
+# Not the current app, and its task not shared: importing this module (the test does) must not
+# take Peer-RX's shared tasks (sms.tasks and the rest) away from peerrx.celery.app.
+app = Celery("broker_burst", set_as_current=False)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
@@ -43,7 +45,7 @@ def _race_conditions(sender: Celery, **kwargs) -> None:
         sender.conf.broker_transport = None  # the URL's own: kombu.transport.filesystem
 
 
-@app.task(name="broker_burst.record")
+@app.task(name="broker_burst.record", shared=False)
 def record(number: int) -> None:
     # One short line per task in append mode: each write lands whole, even from many threads.
     with open(os.environ["BURST_RECORD_FILE"], "a") as file:

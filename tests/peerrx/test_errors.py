@@ -188,3 +188,21 @@ def test_it_starts_with_sentry_scrubbing_every_event():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["scrub_event", "False", "True", "True", "True"]
+
+
+def test_the_error_mail_report_shows_no_number_or_body(settings):
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "peerrx.error_mail.PrivateExceptionReporterFilter"
+    request = RequestFactory().post("/sms/inbound/", {"From": "+18455550123", "Body": "YES 4821 on my way"})
+    try:
+        sender = "texts from +18455550123"  # noqa: F841 - a frame variable the report shows
+        body = "YES 4821 on my way"  # noqa: F841
+        raise ValueError("no alert")
+    except ValueError:
+        report = ExceptionReporter(request, *sys.exc_info()).get_traceback_text()
+    assert "no alert" in report
+    assert "5550123" not in report
+    assert "on my way" not in report
