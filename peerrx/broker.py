@@ -3,8 +3,9 @@
 kombu's filesystem transport (``kombu.transport.filesystem``) creates a message file and only
 then locks and writes it, while its consumer moves and reads files without a lock: a consumer
 that lists the folder in between takes an empty or half-written file, and ``json.loads`` raises
-``JSONDecodeError`` inside the worker, which then dies (kombu issue #1551). The same happens to an
-exchange table (``*.exchange``) read while it is first created.
+``JSONDecodeError`` inside the worker, which then dies
+(https://github.com/celery/kombu/issues/1551). The same happens to an exchange table
+(``*.exchange``) read while it is first created.
 
 This transport keeps the filesystem layout and changes three steps:
 

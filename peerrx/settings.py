@@ -218,7 +218,7 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
     CELERY_QUEUE_DIR.mkdir(parents=True, exist_ok=True)
-    # kombu's filesystem transport with atomic publish and claim (kombu #1551: its worker can die
+    # kombu's filesystem transport with atomic publish and claim (kombu bug 1551: its worker can die
     # on a half-written message under a burst); see peerrx/broker.py and docs/operations.md.
     CELERY_BROKER_TRANSPORT = "peerrx.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
