@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peerrx.settings")
 
@@ -36,3 +36,17 @@ def _beat_schedule() -> dict:
 @app.on_after_configure.connect
 def _install_beat_schedule(sender: Celery, **kwargs) -> None:
     sender.conf.beat_schedule = _beat_schedule()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(**kwargs) -> None:
+    """Around every task, what Django does around every request: close the connections that
+    are broken or older than ``DB_CONN_MAX_AGE`` (0: every one), and health-check the others
+    before their next use. Celery's fix-up would close them all (``CELERY_DB_REUSE_MAX``)."""
+    task = kwargs.get("task")
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

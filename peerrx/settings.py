@@ -27,6 +27,7 @@ from core.env import (
     env_time_zone,
     env_url,
 )
+from peerrx.errors import init_sentry, parse_admins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PEERRX_VAR_DIR", str(BASE_DIR / "var")))
@@ -336,6 +337,9 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_QUEUE_DIR = VAR_DIR / "celery" / "queue"
     CELERY_QUEUE_DIR.mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport with atomic publish and claim (kombu bug 1551: its worker can die
+    # on a half-written message under a burst); see peerrx/broker.py and docs/operations.md.
+    CELERY_BROKER_TRANSPORT = "peerrx.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR),
         "data_folder_out": str(CELERY_QUEUE_DIR),
@@ -382,6 +386,13 @@ CACHES = {
     )
 }
 
+# Celery's Django fix-up closes every database connection before and after each task (a new
+# PostgreSQL connection per task, the largest cost of a reply). Workers keep them instead and
+# check them around each task as Django does around each request (peerrx/celery.py):
+# DB_CONN_MAX_AGE, and a health check before first use, so a restarted PostgreSQL costs one
+# failed check, not a failed task. The fix-up's own count-based reuse is switched off by this.
+CELERY_DB_REUSE_MAX = 2**62
+
 # --- Peer-RX ------------------------------------------------------------------------------
 
 PEERRX_SELECTION_SECONDS = env_int("PEERRX_SELECTION_SECONDS", 600, minimum=1)
@@ -412,6 +423,9 @@ PEERRX_ASSIGNMENT_HOURS = env_float("PEERRX_ASSIGNMENT_HOURS", 4.0, minimum=0.25
 PEERRX_SUPPORT_CONTACT = env_str("PEERRX_SUPPORT_CONTACT", "info@peer-rx.com")
 # Organisations signed up an hour from one address (each emails every staff member).
 PEERRX_SIGNUPS_PER_HOUR = env_int("PEERRX_SIGNUPS_PER_HOUR", 5, minimum=1)
+
+# Whom a location calls when Peer-RX itself fails (the 500 page); empty: none shown.
+PEERRX_SUPPORT_PHONE = env_str("PEERRX_SUPPORT_PHONE").strip()
 
 SMS_BACKEND = env_choice("SMS_BACKEND", "console", {"console", "twilio"})
 # The console backend reports every text delivered, except this share: undelivered, 30003.
@@ -459,6 +473,22 @@ PEERRX_MATCH_WEIGHTS = {
     "reply_speed": 5.0,
     "fairness": 10.0,
 }
+
+# --- Error reporting --------------------------------------------------------------------
+# Sentry when SENTRY_DSN is set, and/or mail to ADMINS on a 500 (Django's mail_admins, DEBUG
+# off); either way without phone numbers, text bodies or form fields (peerrx/errors.py).
+SENTRY_DSN = env_str("SENTRY_DSN").strip()
+ADMINS = parse_admins(env_str("PEERRX_ADMINS"))
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+DEFAULT_EXCEPTION_REPORTER_FILTER = "peerrx.error_mail.PrivateExceptionReporterFilter"
+# What the 500 page may promise: "the team has been told" only when someone is.
+PEERRX_ERRORS_REPORTED = bool(SENTRY_DSN or (ADMINS and not DEBUG))
+if SENTRY_DSN:
+    init_sentry(dsn=SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT"), release=env_str("SENTRY_RELEASE"))
+
+# --- Metrics ------------------------------------------------------------------------------
+# /metrics (Prometheus) answers only with "Authorization: Bearer <this>"; empty: no endpoint.
+PEERRX_METRICS_TOKEN = env_str("PEERRX_METRICS_TOKEN").strip()
 
 # --- Logging ------------------------------------------------------------------------------
 

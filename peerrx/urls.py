@@ -5,7 +5,7 @@ from accounts.password_reset import password_reset
 from agencies.urls import urlpatterns as agency_urls
 from locations.urls import urlpatterns as location_urls
 from peer_requests.views import location_home
-from peerrx import views
+from peerrx import metrics, views
 from peers.views import agency_home
 
 handler404 = "peerrx.views.page_not_found"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Ahead of accounts.urls' own: the reset link is built from PEERRX_PUBLIC_BASE_URL, not Host.
     path("accounts/password/reset/", password_reset, name="password_reset"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     # The location's home is its start page, built around its requests: peer_requests/ serves it.

@@ -1,5 +1,6 @@
 """Project-wide pages: the role-aware home redirect, health check and error pages."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -42,5 +43,11 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    # Rendered without a request context: the database may be what failed.
-    return HttpResponse(get_template("500.html").render(), status=500)
+    # Rendered without a request context: the database may be what failed. It says the team
+    # was told only when Sentry or ADMINS is configured.
+    context = {
+        "errors_reported": settings.PEERRX_ERRORS_REPORTED,
+        "support_contact": settings.PEERRX_SUPPORT_CONTACT,
+        "support_phone": settings.PEERRX_SUPPORT_PHONE,
+    }
+    return HttpResponse(get_template("500.html").render(context), status=500)

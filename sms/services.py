@@ -606,14 +606,16 @@ def enqueue_inbound(*, inbound_id: int) -> None:
 
 
 def handle_inbound_message(
-    *, inbound_id: int, now: dt.datetime | None = None, skip_locked: bool = False
+    *, inbound_id: int, now: dt.datetime | None = None, skip_locked: bool = False, send_answer: bool = False
 ) -> str | None:
     """Run the inbound handler on a stored, unhandled text and queue its answer; returns the answer.
 
     The row is locked and marked handled here, once: the handler's changes, the mark and the
     queued answer commit together or not at all, so a text handled twice (a redelivered task,
     the sweeper racing a worker) acts once. ``skip_locked``: return at once if another worker
-    is handling the text right now.
+    is handling the text right now. ``send_answer`` (the worker's task): once committed, send
+    the answer from here rather than after every other task waiting in the queue; its queued
+    delivery task then finds it sent and does nothing (``deliver`` sends a message once).
     """
     now = now or timezone.now()
     token = _handling.set(_handling.get() | {inbound_id})
@@ -639,13 +641,15 @@ def handle_inbound_message(
                 handled_at=now, outcome=str(handled.outcome)[:64], peer_id=handled.peer_id
             )
             if handled.reply:
-                queue_message(
+                answer = queue_message(
                     to=inbound.from_number,
                     body=handled.reply,
                     kind=OutboundMessage.Kind.REPLY,
                     peer_id=handled.peer_id,
                     now=now,
                 )
+                if send_answer:
+                    transaction.on_commit(lambda: _send_answer(message_id=answer.pk))
             return handled.reply
     except Exception:
         logger.exception("Could not handle inbound SMS %s; it will be retried", inbound_id)
@@ -653,6 +657,13 @@ def handle_inbound_message(
         return None
     finally:
         _handling.reset(token)
+
+
+def _send_answer(*, message_id: int) -> None:
+    try:
+        deliver(message_id=message_id)
+    except Exception:  # the queued delivery task, or the sweeper, sends it
+        logger.exception("Could not send the answer %s at once; its queued task will", message_id)
 
 
 def handle_earlier_texts(

@@ -31,7 +31,7 @@ def send_batch(message_ids: list[int]) -> None:
 @shared_task(name="sms.tasks.handle_inbound", ignore_result=True)
 def handle_inbound(inbound_id: int) -> None:
     """A stored incoming text: run the inbound handler named in settings and queue its answer."""
-    services.handle_inbound_message(inbound_id=inbound_id)
+    services.handle_inbound_message(inbound_id=inbound_id, send_answer=True)
 
 
 @shared_task(name="sms.tasks.apply_status", ignore_result=True)

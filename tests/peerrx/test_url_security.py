@@ -20,6 +20,8 @@ PUBLIC = {
     "locations:signup",
     "agencies:signup",
 }
+# Answer only with a bearer token (404 when the token setting is empty); tests/peerrx/test_metrics.py.
+TOKEN_PROTECTED = {"metrics"}
 # Signed provider webhooks: anonymous by nature, refused (403) without a valid signature.
 SIGNED_WEBHOOKS = {"sms:inbound": [], "sms:status": [1], "sms:status_by_provider_id": []}
 SAMPLE_VALUES = {"int": "1", "str": "x", "slug": "x", "uuid": str(uuid.uuid4()), "path": "x"}
@@ -53,7 +55,7 @@ def all_routes():
     for route, name in _walk(get_resolver().url_patterns):
         if route.startswith("admin/"):
             continue  # the admin site has its own login; checked below
-        if name in PUBLIC or name in SIGNED_WEBHOOKS:
+        if name in PUBLIC or name in SIGNED_WEBHOOKS or name in TOKEN_PROTECTED:
             continue
         path = _sample_path(route)
         if path is not None and not path.startswith("/" + settings.STATIC_URL):
