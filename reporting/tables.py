@@ -45,6 +45,16 @@ class Table:
             for row in self.rows
         ]
 
+    def labelled_rows(self) -> list[list[tuple[str, bool, str]]]:
+        """``display_rows`` with each cell's column label, for tables stacked on a phone."""
+        return [
+            [
+                (value, numeric, column.label)
+                for (value, numeric), column in zip(row, self.columns, strict=True)
+            ]
+            for row in self.display_rows()
+        ]
+
     def csv_rows(self) -> list[list]:
         return [
             [csv_cell(value, column.kind) for value, column in zip(row, self.columns, strict=True)]

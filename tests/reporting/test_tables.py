@@ -39,3 +39,13 @@ class TestSummaryTable:
         labels = [row[0] for row in tables.summary_table(summary, agency_view=True).rows]
         assert "Filled by your peers" in labels
         assert "Active, or filled by another agency" in labels
+
+
+class TestLabelledRows:
+    def test_each_cell_carries_its_columns_label_for_a_stacked_table(self):
+        summary = RequestSummary(Outcomes(5, 3, 1, 1), dt.timedelta(minutes=15), None)
+        table = tables.summary_table(summary, agency_view=False)
+        labels = [column.label for column in table.columns]
+        for shown, labelled in zip(table.display_rows(), table.labelled_rows(), strict=True):
+            assert [(value, numeric) for value, numeric, _label in labelled] == shown
+            assert [label for _value, _numeric, label in labelled] == labels
