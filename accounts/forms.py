@@ -43,8 +43,31 @@ def typed_counties(typed: Iterable[tuple[str, str]]) -> tuple[list[County], list
     return existing, new
 
 
+CHOOSING_WIDGETS = (forms.Select, forms.RadioSelect, forms.CheckboxSelectMultiple)
+
+
+def name_what_is_missing(form: forms.BaseForm) -> None:
+    """Give every required field its own message ("Enter the street address", "Choose the time
+    zone") instead of the same "This field is required." under each one, as the GOV.UK error
+    pattern asks: the error summary then lists what to do, field by field."""
+    for field in form.fields.values():
+        if (
+            not field.required
+            or field.error_messages.get("required") != forms.Field.default_error_messages["required"]
+        ):
+            continue
+        label = str(field.label or "this field")
+        verb = "Choose" if isinstance(field.widget, CHOOSING_WIDGETS) else "Enter"
+        field.error_messages["required"] = f"{verb} the {label[:1].lower()}{label[1:]}."
+
+
 class NewMemberForm(forms.Form):
     """A new user linked to an organisation: names, email and a unique username."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Here every field of a sign-up form exists: the organisation's and the person's.
+        name_what_is_missing(self)
 
     first_name = forms.CharField(label="First name", max_length=150)
     last_name = forms.CharField(label="Last name", max_length=150)

@@ -630,3 +630,27 @@ def test_it_lists_pending_changes_in_constant_queries(client, member, django_ass
     with django_assert_num_queries(len(one)):
         page = client.get(reverse("locations:details")).content.decode()
     assert "Two" in page and "+18455550111" in page
+
+
+class TestSignupErrors:
+    def test_it_names_each_missing_field_in_a_summary_at_the_top(self, client):
+        response = client.post(reverse("locations:signup"), {"name": ""})
+        body = response.content.decode()
+        assert "<title>Error: Register a location" in body
+        assert body.index("There is a problem") < body.index("Register a hospital or clinic")
+        assert "This field is required" not in body
+        for message, field in [
+            ("Enter the name of the location.", "id_name"),
+            ("Choose the kind.", "id_kind"),
+            ("Enter the street address.", "id_address"),
+            ("Choose the time zone.", "id_timezone"),
+            ("Enter the first name.", "id_first_name"),
+            ("Enter the password again.", "id_password2"),
+        ]:
+            assert f'<a href="#{field}">{message}</a>' in body, message
+
+    def test_the_agency_sign_up_does_the_same(self, client):
+        body = client.post(reverse("agencies:signup"), {"name": ""}).content.decode()
+        assert "<title>Error: Register a peer agency" in body
+        assert '<a href="#id_name">Enter the name of the agency.</a>' in body
+        assert "This field is required" not in body

@@ -60,9 +60,7 @@ def test_the_workers_task_sends_the_answer_once_committed(
     """``send_answer``: after the commit the answer is claimed and sent from the same task (three
     statements more: claim, read the claimed row, record the send), and its queued delivery task
     finds nothing left to send."""
-    from sms import services
-
-    from sms import transport
+    from sms import services, transport
 
     published = []
     monkeypatch.setattr(
