@@ -97,7 +97,17 @@ class NewMemberForm(forms.Form):
 
 
 class NewMemberWithPasswordForm(NewMemberForm):
-    """The first member of a new organisation chooses a password straight away."""
+    """The first member of a new organisation chooses a password straight away.
+
+    Unlike an invitation, a sign-up is public: it never says whether an email or username is
+    taken (the sign-up view answers the same and the mailbox given learns why).
+    """
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip()
 
     password1 = forms.CharField(
         label="Password",

@@ -10,22 +10,33 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.organisations import invite_member, set_member_active, set_member_admin, signup_allowed
+from accounts.organisations import (
+    confirm_signup,
+    invite_member,
+    refuse_signup_quietly,
+    set_member_active,
+    set_member_admin,
+    signup_allowed,
+)
 from accounts.permissions import organisation_admin_required
-from accounts.selectors import organisation_members, pending_changes
+from accounts.selectors import email_in_use, organisation_members, pending_changes, username_in_use
 from core.addresses import client_address
 
 View = Callable[..., HttpResponse]
 
-# The first member just chose a password: no need to make them type it again.
+# The first member followed the link mailed to them: logged in without typing the password again.
 SIGNUP_LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The address a sign-up gave, for the "check your email" page to repeat back.
+SIGNUP_EMAIL_SESSION_KEY = "peerrx_signup_email"
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,9 @@ class OrganisationPages:
         return f"{self.namespace}:{name}"
 
     def signup(self, *, form_class: type[forms.Form], register: Callable, template: str) -> View:
-        """The public sign-up page: the organisation, pending, and its first member, logged in."""
+        """The public sign-up page: the organisation, pending, and its first member, who confirms
+        their email before they can log in. The answer is the same whether or not the email or
+        username was taken, so the page tells a stranger nothing about other accounts."""
 
         @require_http_methods(["GET", "POST"])
         def view(request: HttpRequest) -> HttpResponse:
@@ -61,11 +74,17 @@ class OrganisationPages:
                         None, "Too many sign-ups from your network in the last hour. Try again later."
                     )
                     return render(request, template, {"form": form}, status=429)
-                membership = register(**form.service_arguments())
-                login(request, membership.user, backend=SIGNUP_LOGIN_BACKEND)
-                organisation = getattr(membership, self.model_name)
-                messages.success(request, f"{organisation} is registered and awaiting verification.")
-                return redirect(self.url("home"))
+                arguments = form.service_arguments()
+                if email_in_use(arguments["email"]) or username_in_use(arguments["username"]):
+                    refuse_signup_quietly(
+                        email=arguments["email"],
+                        username=arguments["username"],
+                        organisation_name=arguments["name"],
+                    )
+                else:
+                    register(**arguments)
+                request.session[SIGNUP_EMAIL_SESSION_KEY] = arguments["email"]
+                return redirect("signup_sent")
             return render(request, template, {"form": form})
 
         return view
@@ -186,3 +205,30 @@ class OrganisationPages:
                 f"{membership.user} " + ("is now an admin." if flag else "is no longer an admin.")
             ),
         )
+
+
+@require_http_methods(["GET"])
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    """ "Check your email": what every sign-up answers, whatever happened to it."""
+    return render(
+        request, "accounts/signup_sent.html", {"email": request.session.get(SIGNUP_EMAIL_SESSION_KEY)}
+    )
+
+
+@require_http_methods(["GET"])
+def confirm_signup_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The link of the sign-up mail: the first member's account becomes active, they are
+    logged in and land on their organisation's home (awaiting verification)."""
+    try:
+        user = get_user_model().objects.get(pk=int(urlsafe_base64_decode(uidb64).decode()))
+    except (ValueError, OverflowError, UnicodeDecodeError, get_user_model().DoesNotExist):
+        user = None
+    if user is None or user.is_active or not default_token_generator.check_token(user, token):
+        return render(request, "accounts/signup_link_invalid.html", status=400)
+    membership = confirm_signup(user=user)
+    if membership is None:
+        return render(request, "accounts/signup_link_invalid.html", status=400)
+    login(request, user, backend=SIGNUP_LOGIN_BACKEND)
+    organisation = getattr(membership, "location", None) or membership.agency
+    messages.success(request, f"{organisation} is registered and awaiting verification.")
+    return redirect("locations:home" if hasattr(membership, "location") else "agencies:home")

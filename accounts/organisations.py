@@ -24,7 +24,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 
 from accounts.models import Organisation, PendingChange, User
-from accounts.roles import is_peerrx_staff
+from accounts.roles import agency_membership, is_peerrx_staff, location_membership
 from accounts.services import record_audit
 from core.choices import OrganisationStatus
 
@@ -135,6 +135,7 @@ def create_member(
     last_name: str,
     password: str | None,
     is_admin: bool = False,
+    is_active: bool = True,
 ) -> models.Model:
     """A new user and their membership; without a password they choose one from an email."""
     user = get_user_model().objects.create_user(
@@ -143,6 +144,7 @@ def create_member(
         password=password,  # None gives an unusable password
         first_name=first_name.strip(),
         last_name=last_name.strip(),
+        is_active=is_active,
     )
     return organisation.memberships.create(user=user, is_admin=is_admin)
 
@@ -158,7 +160,11 @@ def add_first_member(
 ) -> models.Model:
     """The person who signed the organisation up, with the password they chose: its first admin.
 
-    Runs inside the sign-up's transaction; Peer-RX staff are emailed once it commits.
+    The account stays inactive until its owner follows the link emailed to them
+    (``confirm_signup``): a sign-up answers the same whether or not the email or username was
+    already taken, so nothing about other accounts shows. Runs inside the sign-up's
+    transaction; the link is mailed once it commits, and Peer-RX staff hear of the organisation
+    when its first member confirms.
     """
     membership = create_member(
         organisation=organisation,
@@ -168,14 +174,63 @@ def add_first_member(
         last_name=last_name,
         password=password,
         is_admin=True,
+        is_active=False,
     )
     user = membership.user
     record_audit(
         actor=user,
         action=f"{organisation._meta.model_name}.signed_up",
         target=organisation,
-        detail=f"by {user.username}",
+        detail=f"by {user.username}, awaiting their email confirmation",
     )
+    transaction.on_commit(lambda: _send_signup_mail(user=user, organisation=organisation))
+    return membership
+
+
+def _signup_context(**extra) -> dict:
+    return {
+        "login_link": _absolute(reverse("login")),
+        "reset_link": _absolute(reverse("password_reset")),
+        "support_contact": settings.PEERRX_SUPPORT_CONTACT,
+        "timeout_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+        **extra,
+    }
+
+
+def _send_signup_mail(*, user: User, organisation: Organisation) -> None:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = _absolute(reverse("confirm_signup", kwargs={"uidb64": uid, "token": token}))
+    context = _signup_context(user=user, organisation=organisation, link=link)
+    subject = render_to_string("accounts/email/signup_confirm_subject.txt", context).strip()
+    send_mail(subject, render_to_string("accounts/email/signup_confirm.txt", context), None, [user.email])
+
+
+def refuse_signup_quietly(*, email: str, username: str, organisation_name: str) -> None:
+    """A sign-up whose email or username is already taken: nothing is created, and the page
+    answers as for any sign-up. Only the mailbox given learns why: the owner of an existing
+    account is told to log in or reset their password; someone new, to choose another username.
+    """
+    email_taken = get_user_model().objects.filter(email__iexact=email.strip()).exists()
+    context = _signup_context(
+        email=email.strip(), username=username.strip(), organisation_name=organisation_name
+    )
+    template = "signup_existing" if email_taken else "signup_username_taken"
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"accounts/email/{template}.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email.strip()]))
+
+
+@transaction.atomic
+def confirm_signup(*, user: User) -> models.Model | None:
+    """The first member followed their link: the account becomes active and Peer-RX staff are
+    told of the organisation waiting for verification. None if it was confirmed already."""
+    if not get_user_model().objects.filter(pk=user.pk, is_active=False).update(is_active=True):
+        return None
+    user.is_active = True
+    membership = location_membership(user) or agency_membership(user)
+    organisation = getattr(membership, "location", None) or membership.agency
+    record_audit(actor=user, action=f"{organisation._meta.model_name}.signup_confirmed", target=organisation)
     notify_staff_of_signup(organisation=organisation)
     return membership
 

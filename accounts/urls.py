@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views
+from accounts.organisation_views import confirm_signup_view, signup_sent
 
 mfa_patterns = [
     path("", views.manage, name="manage"),
@@ -23,5 +24,7 @@ urlpatterns = [
         auth_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
+    path("registered/", signup_sent, name="signup_sent"),
+    path("registered/<uidb64>/<token>/", confirm_signup_view, name="confirm_signup"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

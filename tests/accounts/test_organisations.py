@@ -363,6 +363,10 @@ class TestCountiesTypedAtSignUp:
 
     def test_its_own_organisation_still_sees_it_on_its_details(self, client):
         county = self._sign_up_typing(client, "Sullivan")
+        member = User.objects.get(username="riley")
+        member.is_active = True  # as if the sign-up email's link was followed
+        member.save(update_fields=["is_active"])
+        client.force_login(member)
         details = client.get(reverse("locations:details")).content.decode()
         assert f'value="{county.pk}" selected' in details
 

@@ -30,7 +30,7 @@ OPEN_WHILE_UNVERIFIED = {"locations:home", "locations:details", "agencies:home",
 # Not organisation pages: the account's own pages, public pages, staff and operator pages,
 # signed webhooks, the demo's phone simulator (staff, or anyone under DEBUG only).
 NOT_ORGANISATION_PAGES = re.compile(
-    r"^(home|healthz|login|logout|password_\w+|mfa:\w+|locations:signup|agencies:signup|sms:\w+|demo:\w+|staff:\w+"
+    r"^(home|healthz|login|logout|password_\w+|mfa:\w+|signup_sent|confirm_signup|locations:signup|agencies:signup|sms:\w+|demo:\w+|staff:\w+"
     r"|peer_requests:staff_create|peer_requests:widen|reporting:staff|reporting:index)$"
 )
 SECRET_PEER = "Zebediah"  # the agency's peer's first name: no refused page may show it

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from accounts.models import AuditEntry
@@ -101,7 +102,11 @@ def test_it_signs_a_location_up_that_cannot_request_until_verified(page, screens
     screenshot("journey5-signup-form")
     page.get_by_role("button", name="Register").click()
 
-    # Logged in at once, on the home page with the notice, and no "Request a peer" link.
+    # "Check your email": the link in the mail confirms the address and logs Dana in, on the
+    # home page with the notice, and no "Request a peer" link.
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    link = re.search(r"https?://[^/\s]+(/accounts/registered/\S+/)", mail.outbox[-1].body).group(1)
+    page.goto(link)
     expect(page.get_by_text("Warwick Valley Clinic is registered and awaiting verification.")).to_be_visible()
     expect(page.get_by_role("heading", name="Awaiting verification")).to_be_visible()
     expect(page.get_by_role("link", name="Request a peer")).to_have_count(0)

@@ -155,14 +155,15 @@ class TestSignup:
         for field in signup_data():
             assert f'for="id_{field}"' in html, field
 
-    def test_it_creates_a_pending_location_and_logs_its_first_member_in(
+    def test_it_creates_a_pending_location_whose_first_member_confirms_by_email(
         self, client, django_capture_on_commit_callbacks
     ):
         StaffUserFactory(email="verify@peer-rx.example")
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(reverse("locations:signup"), signup_data())
         assert response.status_code == 302
-        assert response.url == reverse("locations:home")
+        assert response.url == reverse("signup_sent")
+        assert "riley@stlukes.example.org" in client.get(response.url).content.decode()
         location = Location.objects.get()
         assert location.status == OrganisationStatus.PENDING
         assert location.verified_by is None
@@ -170,17 +171,53 @@ class TestSignup:
         user = User.objects.get(username="riley")
         assert user.location_membership.location == location
         assert user.check_password("a-long-passphrase-99")
-        assert int(client.session["_auth_user_id"]) == user.pk
-        home = client.get(response.url)
-        assert "Awaiting verification" in home.content.decode()
+        assert not user.is_active and "_auth_user_id" not in client.session
         assert AuditEntry.objects.filter(action="location.signed_up", target_id=str(location.pk)).exists()
-        # Peer-RX staff hear about it, with a link to the admin page that verifies it.
-        assert [message.to for message in mail.outbox] == [["verify@peer-rx.example"]]
-        assert f"/admin/locations/location/{location.pk}/change/" in mail.outbox[0].body
+        # Only the new member is mailed, with the link that confirms their address.
+        assert [message.to for message in mail.outbox] == [["riley@stlukes.example.org"]]
+        link = re.search(r"https?://[^/\s]+(/accounts/registered/\S+/)", mail.outbox[0].body).group(1)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.get(link)
+        assert response.status_code == 302 and response.url == reverse("locations:home")
+        user.refresh_from_db()
+        assert user.is_active
+        assert int(client.session["_auth_user_id"]) == user.pk
+        assert "Awaiting verification" in client.get(response.url).content.decode()
+        # Peer-RX staff hear about it once confirmed, with a link to the admin page that verifies it.
+        assert [message.to for message in mail.outbox[1:]] == [["verify@peer-rx.example"]]
+        assert f"/admin/locations/location/{location.pk}/change/" in mail.outbox[1].body
+        # The link works once.
+        client.logout()
+        assert client.get(link).status_code == 400
+
+    def test_it_answers_the_same_for_a_taken_email_or_username_and_mails_only_the_address_given(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        UserFactory(username="nurse", email="nurse@example.org")
+        with django_capture_on_commit_callbacks(execute=True):
+            taken_email = client.post(reverse("locations:signup"), signup_data(email="Nurse@Example.org"))
+            taken_username = client.post(
+                reverse("locations:signup"), signup_data(username="NURSE", email="new@example.org")
+            )
+            fresh = client.post(reverse("locations:signup"), signup_data())
+        for response in (taken_email, taken_username, fresh):
+            assert response.status_code == 302 and response.url == reverse("signup_sent")
+        assert Location.objects.count() == 1  # only the fresh one
+        assert [message.to for message in mail.outbox] == [
+            ["Nurse@Example.org"],
+            ["new@example.org"],
+            ["riley@stlukes.example.org"],
+        ]
+        assert "already belongs to a Peer-RX account" in mail.outbox[0].body
+        assert 'username "NURSE", which is already taken' in mail.outbox[1].body
 
     def test_it_cannot_act_until_verified(self, client):
         client.post(reverse("locations:signup"), signup_data())
         location = Location.objects.get()
+        user = User.objects.get(username="riley")
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        client.force_login(user)
         assert client.get(reverse("locations:staff")).status_code == 403
         assert client.get(reverse("locations:preferred_agencies")).status_code == 403
         verify_organisation(organisation=location, actor=StaffUserFactory())
@@ -205,8 +242,6 @@ class TestSignup:
         [
             ({"notification_phone": "555-CALL-NOW"}, "notification_phone", "Enter a valid phone number"),
             ({"notification_phone": "12345"}, "notification_phone", "Enter a valid phone number"),
-            ({"username": "NURSE"}, "username", "This username is taken"),
-            ({"email": "Nurse@Example.org"}, "email", "An account with this email already exists"),
             ({"password2": "something-else-42"}, "password2", "The two passwords don"),
             ({"password1": "password", "password2": "password"}, "password2", "too common"),
             ({"county": ""}, "county", "Pick your county"),

@@ -19,6 +19,8 @@ PUBLIC = {
     "healthz",
     "locations:signup",
     "agencies:signup",
+    "signup_sent",
+    "confirm_signup",
 }
 # Answer only with a bearer token (404 when the token setting is empty); tests/peerrx/test_metrics.py.
 TOKEN_PROTECTED = {"metrics"}
