@@ -62,8 +62,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     CeleryProcess,
     argument_parser,
+    clean_up,
     database_name,
-    drop_database,
     emergency_department,
     exit_on_sigterm,
     flush_redis,
@@ -1125,18 +1125,14 @@ def main() -> None:
         )
         publish("inbound", body, no_doc=args.no_doc)
     finally:
-        with contextlib.suppress(Exception):
-            flush_redis(redis_url)
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if args.keep:
-            print(f"kept: database {dbname}, logs and requests in {workdir}")
-        else:
-            with contextlib.suppress(Exception):
-                drop_database(database_url, OWNED_DATABASES)
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(
+            database_url=database_url,
+            owned_prefix=OWNED_DATABASES,
+            redis_url=redis_url,
+            workdir=workdir,
+            keep=args.keep,
+            kept=f"database {dbname}, logs and requests in {workdir}",
+        )
 
 
 if __name__ == "__main__":

@@ -24,12 +24,10 @@ under 2 s. Replaces the ``replies`` section of docs/benchmarks.md.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import http.client
 import math
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -45,8 +43,8 @@ from bench.bench_inbound import _cpu_seconds, _phone, gunicorn
 from bench.common import (
     CeleryProcess,
     argument_parser,
+    clean_up,
     database_name,
-    drop_database,
     emergency_department,
     exit_on_sigterm,
     flush_redis,
@@ -585,18 +583,14 @@ def main() -> None:
         if worker is not None:
             worker.stop()
         fake.stop()
-        with contextlib.suppress(Exception):
-            flush_redis(redis_url)
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        if args.keep:
-            print(f"kept: database {dbname}, logs in {workdir}")
-        else:
-            with contextlib.suppress(Exception):
-                drop_database(database_url, OWNED_DATABASES)
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(
+            database_url=database_url,
+            owned_prefix=OWNED_DATABASES,
+            redis_url=redis_url,
+            workdir=workdir,
+            keep=args.keep,
+            kept=f"database {dbname}, logs in {workdir}",
+        )
 
 
 if __name__ == "__main__":

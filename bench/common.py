@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -242,6 +243,25 @@ def flush_redis(url: str) -> None:
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     client.flushdb()
     client.close()
+
+
+def clean_up(
+    *, database_url: str, owned_prefix: str, redis_url: str, workdir: Path, keep: bool, kept: str
+) -> None:
+    """After a run, even a failed one: empty its Redis database, close its connections, then drop
+    its database and working folder, or with ``--keep`` say where they are (``kept``)."""
+    with contextlib.suppress(Exception):
+        flush_redis(redis_url)
+    with contextlib.suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+    if keep:
+        print(f"kept: {kept}")
+        return
+    with contextlib.suppress(Exception):
+        drop_database(database_url, owned_prefix)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def production_env(*, database_url: str, broker_url: str, var_dir: Path, **overrides: str) -> dict[str, str]:
