@@ -75,11 +75,13 @@ class OrganisationPages:
                     )
                     return render(request, template, {"form": form}, status=429)
                 arguments = form.service_arguments()
-                if email_in_use(arguments["email"]) or username_in_use(arguments["username"]):
+                email_taken = email_in_use(arguments["email"])
+                if email_taken or username_in_use(arguments["username"]):
                     refuse_signup_quietly(
                         email=arguments["email"],
                         username=arguments["username"],
                         organisation_name=arguments["name"],
+                        email_taken=email_taken,
                     )
                 else:
                     register(**arguments)

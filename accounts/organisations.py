@@ -206,12 +206,12 @@ def _send_signup_mail(*, user: User, organisation: Organisation) -> None:
     send_mail(subject, render_to_string("accounts/email/signup_confirm.txt", context), None, [user.email])
 
 
-def refuse_signup_quietly(*, email: str, username: str, organisation_name: str) -> None:
-    """A sign-up whose email or username is already taken: nothing is created, and the page
-    answers as for any sign-up. Only the mailbox given learns why: the owner of an existing
-    account is told to log in or reset their password; someone new, to choose another username.
+def refuse_signup_quietly(*, email: str, username: str, organisation_name: str, email_taken: bool) -> None:
+    """A sign-up whose email (``email_taken``) or else username is already taken: nothing is
+    created, and the page answers as for any sign-up. Only the mailbox given learns why: the owner
+    of an existing account is told to log in or reset their password; someone new, to choose
+    another username.
     """
-    email_taken = get_user_model().objects.filter(email__iexact=email.strip()).exists()
     context = _signup_context(
         email=email.strip(), username=username.strip(), organisation_name=organisation_name
     )
